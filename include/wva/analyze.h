@@ -1,0 +1,3 @@
+#ifndef WVA_ANALYZE_H
+#define WVA_ANALYZE_H
+#endif

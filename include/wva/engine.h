@@ -1,0 +1,3 @@
+#ifndef WVA_ENGINE_H
+#define WVA_ENGINE_H
+#endif

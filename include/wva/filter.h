@@ -1,0 +1,3 @@
+#ifndef WVA_FILTER_H
+#define WVA_FILTER_H
+#endif

@@ -1,0 +1,80 @@
+/* http.h - the one HTTP request helper (libcurl), shared by the Kubernetes
+ * client, the Prometheus client and the Pushgateway push.
+ *
+ * A struct http_client owns one CURL easy handle so that consecutive
+ * requests reuse one connection.  It knows TLS, auth headers, timeouts,
+ * response-size bounds and the retry policy (429 with Retry-After, 5xx and
+ * connection errors with bounded exponential backoff); it knows nothing of
+ * what the bytes mean.
+ */
+#ifndef WVA_HTTP_H
+#define WVA_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "wva/error.h"
+#include "wva/strbuf.h"
+
+#define HTTP_DEFAULT_MAX_RESPONSE (256u * 1024u * 1024u)
+
+struct http_tls {
+    const char *ca_file;            /* PEM file, or NULL */
+    const char *ca_data;            /* PEM in memory, or NULL */
+    const char *client_cert_file;
+    const char *client_cert_data;
+    const char *client_key_file;
+    const char *client_key_data;
+    const char *server_name;        /* SNI / verification name override */
+    bool insecure_skip_verify;      /* loudly logged by the caller */
+};
+
+struct http_options {
+    struct http_tls tls;
+    const char *bearer_token;       /* secret: never logged */
+    const char *user_agent;         /* "wva-optimizer/VERSION" */
+    long connect_timeout_ms;        /* default 5000 */
+    long timeout_ms;                /* whole request, default 30000 */
+    size_t max_response_bytes;      /* default HTTP_DEFAULT_MAX_RESPONSE */
+    int max_retries;                /* for 429/5xx/connection errors, default 3 */
+    long max_retry_wait_ms;         /* cap on one wait (Retry-After), default 10000 */
+};
+
+struct http_request {
+    const char *method;             /* "GET", "POST", "PATCH", "PUT" */
+    const char *url;                /* absolute */
+    const char *content_type;       /* for the body, or NULL */
+    const char *accept;             /* or NULL */
+    const char *body;               /* or NULL */
+    size_t body_len;
+    bool retry;                     /* apply the retry policy */
+};
+
+struct http_response {
+    long status;                    /* 0 when no response was received */
+    struct wva_strbuf body;
+    char *content_type;             /* owned, or NULL */
+    char **warnings;                /* "Warning:" header values, owned */
+    size_t warnings_count;
+    int attempts;                   /* how many tries were made */
+};
+
+struct http_client;
+
+/* Create a client.  The options' strings are copied.  NULL + err on
+ * failure (e.g. unreadable CA file). */
+struct http_client *http_client_new(const struct http_options *opts, struct wva_error *err);
+void http_client_free(struct http_client *client);
+
+/* Perform a request.  Returns 0 when an HTTP response was received
+ * (whatever its status: the caller interprets 4xx/5xx bodies), -1 with err
+ * when none was (connection refused, timeout, TLS failure, response larger
+ * than the bound).  resp must be freed with http_response_free(). */
+int http_do(struct http_client *client, const struct http_request *req,
+            struct http_response *resp, struct wva_error *err);
+void http_response_free(struct http_response *resp);
+
+/* URL-escape one path segment or query value (libcurl).  Caller frees. */
+char *http_escape(const char *s);
+
+#endif

@@ -1,0 +1,3 @@
+#ifndef WVA_KUBECONFIG_H
+#define WVA_KUBECONFIG_H
+#endif

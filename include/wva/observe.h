@@ -1,0 +1,3 @@
+#ifndef WVA_OBSERVE_H
+#define WVA_OBSERVE_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef WVA_PLAN_H
+#define WVA_PLAN_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef WVA_PROM_CLIENT_H
+#define WVA_PROM_CLIENT_H
+#endif

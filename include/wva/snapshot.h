@@ -1,0 +1,192 @@
+/* snapshot.h - the cluster and metrics state one run works on.
+ *
+ * A snapshot is read either from a file (SPEC section 8, --from-file) or,
+ * in live runs, from the Kubernetes API and Prometheus.  Either way the
+ * engine sees only these compact structures, never raw JSON: the loader
+ * keeps exactly the fields the engine reads.
+ *
+ * Ownership: struct wva_snapshot owns every string and array below it;
+ * snapshot_free() releases all of it.
+ */
+#ifndef WVA_SNAPSHOT_H
+#define WVA_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "wva/error.h"
+
+/* An ordered string map (labels, annotations, ConfigMap data, settings). */
+struct wva_kv {
+    char *key;
+    char *value;
+};
+struct wva_kvlist {
+    struct wva_kv *items;
+    size_t count;
+};
+/* Value for key, or NULL. */
+const char *wva_kvlist_get(const struct wva_kvlist *list, const char *key);
+void wva_kvlist_set(struct wva_kvlist *list, const char *key, const char *value);
+void wva_kvlist_free(struct wva_kvlist *list);
+
+struct wva_namespace {
+    char *name;
+    struct wva_kvlist labels;
+    struct wva_kvlist annotations;
+    bool deleting;                  /* metadata.deletionTimestamp set */
+};
+
+/* One entry of spec.metrics: an extra per-replica target. */
+struct wva_metric_target {
+    char *name;                     /* Prometheus metric name */
+    double target;                  /* per-replica target value, > 0 */
+};
+
+struct wva_va {
+    char *namespace_name;
+    char *name;
+    char *resource_version;
+    struct wva_kvlist labels;
+
+    /* spec, as far as it could be read.  A VA whose spec is wrong is not a
+     * malformed snapshot: spec_problem says what is wrong (naming the field
+     * and value) and the filter turns it into an InvalidSpec skip. */
+    char *spec_problem;             /* NULL when the spec is valid */
+    char *target_kind;
+    char *target_name;
+    char *model_id;
+    double variant_cost;            /* default 10.0 */
+    int min_replicas;               /* default 0 */
+    int max_replicas;               /* -1 = unlimited */
+    int priority;                   /* default 0 */
+    struct wva_metric_target *metrics;
+    size_t metrics_count;
+
+    /* status, as last written (used for "no write when nothing changed",
+     * the stabilization window without history, and transition times). */
+    int status_desired_replicas;    /* -1 when absent */
+    char *status_accelerator;
+    double status_last_run_time;    /* epoch seconds, -1 when absent */
+    struct wva_condition *conditions;
+    size_t conditions_count;
+};
+
+struct wva_condition {
+    char *type;
+    char *status;                   /* "True" / "False" / "Unknown" */
+    char *reason;
+    char *message;
+    char *last_transition_time;     /* as written, RFC 3339 */
+};
+
+struct wva_deployment {
+    char *namespace_name;
+    char *name;
+    char *resource_version;
+    bool deleting;
+    int replicas;                   /* spec.replicas (default 1) */
+    int ready_replicas;             /* status.readyReplicas (default 0) */
+    struct wva_kvlist selector;     /* spec.selector.matchLabels */
+    /* Accelerator from the pod template's nodeSelector
+     * (nvidia.com/gpu.product, amd.com/gpu.product, intel.com/gpu.product),
+     * raw product name, NULL when absent. */
+    char *node_selector_accelerator;
+    /* GPUs per replica from the first container that requests
+     * nvidia.com/gpu, amd.com/gpu or intel.com/gpu (requests, else limits);
+     * 0 when none is requested (the filter then assumes 1). */
+    double gpu_request;
+};
+
+struct wva_pod {
+    char *namespace_name;
+    char *name;
+    char *owner_replicaset;         /* ownerReferences kind ReplicaSet, or NULL */
+    char *pod_template_hash;        /* label pod-template-hash, or NULL */
+    char *node_name;                /* spec.nodeName, or NULL */
+    char *phase;                    /* status.phase, or NULL */
+    bool terminating;               /* metadata.deletionTimestamp set */
+    double gpu_request;             /* total GPUs requested by its containers */
+};
+
+struct wva_node {
+    char *name;
+    char *accelerator;              /* raw <vendor>/gpu.product label, or NULL */
+    double allocatable_gpus;        /* status.allocatable <vendor>/gpu */
+    bool unschedulable;
+};
+
+struct wva_configmap {
+    char *namespace_name;
+    char *name;
+    struct wva_kvlist data;
+};
+
+/* One Prometheus instant-vector sample (an item of data.result). */
+struct wva_sample {
+    struct wva_kvlist labels;
+    double value;                   /* NaN/Inf samples are dropped at load */
+};
+struct wva_series {
+    struct wva_sample *items;
+    size_t count;
+};
+
+struct wva_custom_series {
+    char *metric;
+    struct wva_series series;
+};
+
+struct wva_metrics {
+    struct wva_series kv_cache_usage;   /* by (namespace, pod, model_name) */
+    struct wva_series queue_length;     /* by (namespace, pod, model_name) */
+    struct wva_series cache_config;     /* labels num_gpu_blocks, block_size */
+    struct wva_series request_count;    /* by (namespace, model_name) */
+    struct wva_series gateway_queue;    /* by (namespace?, target_model_name) */
+    struct wva_custom_series *custom;
+    size_t custom_count;
+    /* Live runs: Prometheus could not be queried (error text, else NULL). */
+    char *prometheus_error;
+};
+
+struct wva_snapshot {
+    char *captured_at;                  /* RFC 3339 as recorded */
+    double captured_at_epoch;
+    struct wva_kvlist settings;         /* optional "settings" object */
+    bool has_nodes;                     /* "nodes" present */
+
+    struct wva_namespace *namespaces;   size_t namespaces_count;
+    struct wva_va *vas;                 size_t vas_count;
+    struct wva_deployment *deployments; size_t deployments_count;
+    struct wva_pod *pods;               size_t pods_count;
+    struct wva_configmap *configmaps;   size_t configmaps_count;
+    struct wva_node *nodes;             size_t nodes_count;
+    struct wva_metrics metrics;
+};
+
+/* Parse a snapshot document held in memory (len bytes, need not be
+ * NUL-terminated).  On a malformed document returns -1 with err naming the
+ * JSON path ("deployments.items[3].spec.replicas: expected integer, got
+ * \"abc\"").  On success *out is a new snapshot the caller frees. */
+int snapshot_parse(const char *text, size_t len, struct wva_snapshot **out,
+                   struct wva_error *err);
+
+/* Read and parse a file ("-" = stdin).  Files over 512 MiB are refused. */
+int snapshot_load_file(const char *path, struct wva_snapshot **out,
+                       struct wva_error *err);
+
+/* Serialise the fields the engine reads back into a valid snapshot
+ * document (SPEC section 8).  Returns a malloc'd NUL-terminated string. */
+char *snapshot_to_json(const struct wva_snapshot *snap);
+
+/* Lookups by namespace/name (linear or indexed; NULL when absent). */
+const struct wva_namespace *snapshot_find_namespace(const struct wva_snapshot *snap,
+                                                    const char *name);
+const struct wva_deployment *snapshot_find_deployment(const struct wva_snapshot *snap,
+                                                      const char *ns, const char *name);
+const struct wva_configmap *snapshot_find_configmap(const struct wva_snapshot *snap,
+                                                    const char *ns, const char *name);
+
+void snapshot_free(struct wva_snapshot *snap);
+
+#endif

@@ -1,0 +1,46 @@
+/* values.h - parsers for the small value syntaxes that come from outside:
+ * booleans, Go durations, Kubernetes quantities, variantCost decimals,
+ * accelerator product names.  Pure functions: no I/O, no allocation except
+ * where a result string is returned.
+ */
+#ifndef WVA_VALUES_H
+#define WVA_VALUES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "wva/error.h"
+
+/* true/false/1/0 in any case.  Returns 0, or -1 with err naming the value. */
+int values_parse_bool(const char *text, bool *out, struct wva_error *err);
+
+/* Go duration syntax ("90s", "1m30s", "2h", "1.5h", "300ms", "0").  A bare
+ * number other than 0 is rejected, as in Go.  Negative durations are
+ * rejected.  Result in seconds.  Bounded to 10 years. */
+int values_parse_duration(const char *text, double *seconds, struct wva_error *err);
+
+/* Kubernetes resource quantity ("1", "2.5", "500m", "1k", "1Gi", "1e3").
+ * Result as a plain number (e.g. "500m" -> 0.5). */
+int values_parse_quantity(const char *text, double *out, struct wva_error *err);
+
+/* A whole-number string for an integer field (decimal, optional sign,
+ * within [min,max]). */
+int values_parse_int(const char *text, long min, long max, long *out, struct wva_error *err);
+
+/* Whether text matches ^\d+(\.\d+)?$ (the variantCost syntax). */
+bool values_is_decimal(const char *text);
+
+/* Normalise an accelerator product name to its model token:
+ * NVIDIA-A100-PCIE-80GB -> A100, NVIDIA-H100-80GB-HBM3 -> H100,
+ * AMD-MI300X-192G -> MI300X, Intel-Gaudi-2-96GB -> Gaudi-2; a name without a
+ * dash is returned as it is.  Returns a malloc'd string (caller frees). */
+char *values_normalize_accelerator(const char *product);
+
+/* RFC 3339 timestamp ("2026-11-27T10:00:00Z", fractional seconds and
+ * +hh:mm offsets accepted) to seconds since the epoch. */
+int values_parse_rfc3339(const char *text, double *epoch, struct wva_error *err);
+
+/* Seconds since the epoch to "YYYY-MM-DDTHH:MM:SSZ" in buf (>= 21 bytes). */
+void values_format_rfc3339(double epoch, char *buf, size_t size);
+
+#endif

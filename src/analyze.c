@@ -1,0 +1,1 @@
+/* analyze.c - stub, being written. */

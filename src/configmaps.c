@@ -1,0 +1,1 @@
+/* configmaps.c - stub, being written. */

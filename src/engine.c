@@ -1,0 +1,1 @@
+/* engine.c - stub, being written. */

@@ -1,0 +1,1 @@
+/* kube_client.c - stub, being written. */

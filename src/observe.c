@@ -1,0 +1,1 @@
+/* observe.c - stub, being written. */

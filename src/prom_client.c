@@ -1,0 +1,1 @@
+/* prom_client.c - stub, being written. */

@@ -1,0 +1,1 @@
+/* settings.c - stub, being written. */

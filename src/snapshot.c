@@ -1,0 +1,1 @@
+/* snapshot.c - stub, being written. */

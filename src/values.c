@@ -1,0 +1,1 @@
+/* values.c - stub, being written. */

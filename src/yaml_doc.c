@@ -1,0 +1,1 @@
+/* yaml_doc.c - stub, being written. */
