@@ -1,1 +1,822 @@
-/* kube_client.c - stub, being written. */
+/* kube_client.c - Kubernetes API verbs over the HTTP helper, and the live
+ * snapshot read (see include/wva/kube_client.h).
+ *
+ * The client speaks HTTP and JSON to the API server: paths, pagination,
+ * Status errors, Warning headers.  It knows nothing about autoscaling:
+ * kube_fetch_snapshot only decides WHICH objects a run needs; turning an
+ * object into the engine's structs is the snapshot module's job (this file
+ * must not re-implement any of it).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "wva/filter.h"
+#include "wva/http.h"
+#include "wva/kube_client.h"
+#include "wva/log.h"
+#include "wva/strbuf.h"
+#include "wva/values.h"
+
+#define KUBE_JSON_MAX_DEPTH 128
+#define KUBE_BODY_SNIPPET 200
+#define KUBE_DEFAULT_SYSTEM_NAMESPACE "workload-variant-autoscaler-system"
+#define KUBE_DEFAULT_MAIN_CONFIGMAP "wva-variantautoscaling-config"
+
+struct kube_client {
+    struct http_client *http;
+    char *server;
+    struct kube_client_stats stats;
+};
+
+struct kube_client *kube_client_new(const struct kube_config *cfg, struct wva_error *err)
+{
+    struct http_options opts = {
+        .tls = {
+            .ca_file = cfg->ca_file,
+            .ca_data = cfg->ca_data,
+            .client_cert_file = cfg->client_cert_file,
+            .client_cert_data = cfg->client_cert_data,
+            .client_key_file = cfg->client_key_file,
+            .client_key_data = cfg->client_key_data,
+            .server_name = cfg->server_name,
+            .insecure_skip_verify = cfg->insecure_skip_verify,
+        },
+        .bearer_token = cfg->token,
+        .user_agent = PACKAGE_NAME "/" PACKAGE_VERSION,
+    };
+    struct kube_client *c;
+
+    if (!cfg->server || !cfg->server[0]) {
+        wva_error_set(err, "Kubernetes configuration %s has no server",
+                      cfg->source ? cfg->source : "(unknown)");
+        return NULL;
+    }
+    c = wva_xcalloc(1, sizeof(*c));
+    c->http = http_client_new(&opts, err);
+    if (!c->http) {
+        wva_error_prefix(err, "Kubernetes client for %s: ", cfg->server);
+        free(c);
+        return NULL;
+    }
+    c->server = wva_xstrdup(cfg->server);
+    if (cfg->insecure_skip_verify)
+        log_event(WVA_LOG_WARN,
+                  "TLS verification of the Kubernetes API server is DISABLED "
+                  "(insecure-skip-tls-verify); anyone on the path can impersonate it",
+                  "server", cfg->server, "source", cfg->source ? cfg->source : "", NULL);
+    if (strncmp(cfg->server, "http://", 7) == 0)
+        log_event(WVA_LOG_WARN, "the Kubernetes API server is reached over plain http",
+                  "server", cfg->server, NULL);
+    return c;
+}
+
+void kube_client_free(struct kube_client *c)
+{
+    if (!c)
+        return;
+    http_client_free(c->http);
+    free(c->server);
+    free(c);
+}
+
+struct kube_client_stats kube_client_stats(const struct kube_client *c)
+{
+    return c->stats;
+}
+
+/* "deployments/scale team-a/llama-l4" from
+ * "/apis/apps/v1/namespaces/team-a/deployments/llama-l4/scale", for
+ * messages.  Collections read "pods in namespace team-a". */
+static void describe_path(const char *path, struct wva_strbuf *out)
+{
+    char *copy = wva_xstrdup(path);
+    char *seg[16];
+    size_t n = 0, i = 0;
+    char *save = NULL, *q = strchr(copy, '?');
+
+    if (q)
+        *q = '\0';
+    for (char *s = strtok_r(copy, "/", &save); s && n < 16; s = strtok_r(NULL, "/", &save))
+        seg[n++] = s;
+    if (n >= 2 && strcmp(seg[0], "api") == 0)
+        i = 2;
+    else if (n >= 3 && strcmp(seg[0], "apis") == 0)
+        i = 3;
+    else {
+        wva_strbuf_adds(out, path);
+        free(copy);
+        return;
+    }
+    const char *ns = NULL;
+    if (n - i >= 3 && strcmp(seg[i], "namespaces") == 0) {
+        ns = seg[i + 1];
+        i += 2;
+    }
+    if (i >= n) {                   /* "/api/v1/namespaces/NS" itself */
+        wva_strbuf_addf(out, "namespaces %s", ns ? ns : "");
+    } else if (n - i == 1) {
+        wva_strbuf_adds(out, seg[i]);
+        if (ns)
+            wva_strbuf_addf(out, " in namespace %s", ns);
+    } else {
+        wva_strbuf_adds(out, seg[i]);
+        if (n - i >= 3)
+            wva_strbuf_addf(out, "/%s", seg[i + 2]);
+        wva_strbuf_addf(out, " %s%s%s", ns ? ns : "", ns ? "/" : "", seg[i + 1]);
+    }
+    free(copy);
+}
+
+static const char *http_reason_phrase(long code)
+{
+    switch (code) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Request Entity Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "HTTP error";
+    }
+}
+
+/* Server text in our messages: printable, bounded. */
+static void add_sanitized(struct wva_strbuf *sb, const char *s, size_t max)
+{
+    size_t n = 0;
+
+    for (; *s && n < max; s++, n++)
+        wva_strbuf_add(sb, isprint((unsigned char)*s) ? s : " ", 1);
+    if (*s)
+        wva_strbuf_adds(sb, "...");
+}
+
+static json_object *parse_json(const char *text, size_t len)
+{
+    struct json_tokener *tok = json_tokener_new_ex(KUBE_JSON_MAX_DEPTH);
+    json_object *obj;
+
+    if (!tok)
+        return NULL;
+    obj = json_tokener_parse_ex(tok, text, (int)len);
+    if (json_tokener_get_error(tok) != json_tokener_success ||
+        json_tokener_get_parse_end(tok) != len) {
+        json_object_put(obj);
+        obj = NULL;
+    }
+    json_tokener_free(tok);
+    return obj;
+}
+
+static const char *obj_string(json_object *obj, const char *key)
+{
+    json_object *v;
+
+    if (!json_object_is_type(obj, json_type_object) ||
+        !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* Fill status and err from a non-2xx response, using the Status object the
+ * API server sends ("reason", "message") when there is one. */
+static void status_error(const char *what, const struct http_response *resp,
+                         struct kube_status *status, struct wva_error *err)
+{
+    json_object *body = parse_json(resp->body.buf ? resp->body.buf : "", resp->body.len);
+    const char *kind = obj_string(body, "kind");
+    const char *reason = NULL, *message = NULL;
+    struct wva_strbuf sb = WVA_STRBUF_INIT;
+
+    if (kind && strcmp(kind, "Status") == 0) {
+        reason = obj_string(body, "reason");
+        message = obj_string(body, "message");
+    }
+    if (status && reason)
+        snprintf(status->reason, sizeof(status->reason), "%s", reason);
+    wva_strbuf_addf(&sb, "%s: %ld ", what, resp->status);
+    add_sanitized(&sb, reason && reason[0] ? reason : http_reason_phrase(resp->status), 63);
+    if (message && message[0]) {
+        wva_strbuf_adds(&sb, ": ");
+        add_sanitized(&sb, message, WVA_ERROR_MAX / 2);
+    } else if (resp->body.len > 0) {
+        wva_strbuf_adds(&sb, ": ");
+        add_sanitized(&sb, wva_strbuf_str(&resp->body), KUBE_BODY_SNIPPET);
+    }
+    wva_error_set(err, "%s", wva_strbuf_str(&sb));
+    wva_strbuf_release(&sb);
+    json_object_put(body);
+}
+
+/* The text of a Warning header value (RFC 7234: code agent "text" [date]). */
+static void log_warnings(const char *what, const struct http_response *resp)
+{
+    for (size_t i = 0; i < resp->warnings_count; i++) {
+        const char *w = resp->warnings[i];
+        const char *open = strchr(w, '"');
+        const char *close = open ? strrchr(w, '"') : NULL;
+        struct wva_strbuf text = WVA_STRBUF_INIT;
+
+        if (open && close > open)
+            wva_strbuf_add(&text, open + 1, (size_t)(close - open - 1));
+        else
+            wva_strbuf_adds(&text, w);
+        log_event(WVA_LOG_WARN, "Kubernetes API warning", "request", what, "warning",
+                  wva_strbuf_str(&text), NULL);
+        wva_strbuf_release(&text);
+    }
+}
+
+/* One API call.  label: the verb shown in messages ("GET", "LIST", ...).
+ * On a 2xx response, *out (when out is not NULL) is the parsed body.
+ * Returns 0, or -1 with status/err filled. */
+static int kube_call(struct kube_client *c, const char *method, const char *label,
+                     const char *path, const char *content_type, const char *body,
+                     json_object **out, struct kube_status *status, struct wva_error *err)
+{
+    struct wva_strbuf url = WVA_STRBUF_INIT, what = WVA_STRBUF_INIT;
+    struct http_response resp;
+    struct http_request req = {
+        .method = method,
+        .content_type = content_type,
+        .accept = "application/json",
+        .body = body,
+        .body_len = body ? strlen(body) : 0,
+        .retry = true,
+    };
+    int rc = -1;
+
+    if (out)
+        *out = NULL;
+    if (status) {
+        status->code = 0;
+        status->reason[0] = '\0';
+    }
+    wva_strbuf_addf(&what, "%s ", label);
+    describe_path(path, &what);
+    if (path[0] != '/') {
+        wva_error_set(err, "%s: API path must start with '/'", wva_strbuf_str(&what));
+        wva_strbuf_release(&what);
+        return -1;
+    }
+    wva_strbuf_addf(&url, "%s%s", c->server, path);
+    req.url = wva_strbuf_str(&url);
+
+    if (strcmp(label, "LIST") == 0)
+        c->stats.list++;
+    else if (strcmp(method, "GET") == 0)
+        c->stats.get++;
+    else if (strcmp(method, "PATCH") == 0)
+        c->stats.patch++;
+    else if (strcmp(method, "POST") == 0)
+        c->stats.create++;
+    else if (strcmp(method, "PUT") == 0)
+        c->stats.update++;
+
+    int hrc = http_do(c->http, &req, &resp, err);
+    c->stats.attempts += (unsigned long)resp.attempts;
+    if (hrc < 0) {
+        wva_error_prefix(err, "%s: ", wva_strbuf_str(&what));
+        goto out;
+    }
+    log_warnings(wva_strbuf_str(&what), &resp);
+    if (status)
+        status->code = resp.status;
+    if (resp.status < 200 || resp.status > 299) {
+        status_error(wva_strbuf_str(&what), &resp, status, err);
+        goto out;
+    }
+    if (out) {
+        *out = parse_json(wva_strbuf_str(&resp.body), resp.body.len);
+        if (!*out || !json_object_is_type(*out, json_type_object)) {
+            struct wva_strbuf sb = WVA_STRBUF_INIT;
+            add_sanitized(&sb, wva_strbuf_str(&resp.body), KUBE_BODY_SNIPPET);
+            wva_error_set(err, "%s: %ld response is not a JSON object: %s",
+                          wva_strbuf_str(&what), resp.status, wva_strbuf_str(&sb));
+            wva_strbuf_release(&sb);
+            json_object_put(*out);
+            *out = NULL;
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    http_response_free(&resp);
+    wva_strbuf_release(&url);
+    wva_strbuf_release(&what);
+    return rc;
+}
+
+int kube_get(struct kube_client *c, const char *path, json_object **out,
+             struct kube_status *status, struct wva_error *err)
+{
+    return kube_call(c, "GET", "GET", path, NULL, NULL, out, status, err);
+}
+
+int kube_patch(struct kube_client *c, const char *path, const char *content_type,
+               const char *body, json_object **out, struct kube_status *status,
+               struct wva_error *err)
+{
+    return kube_call(c, "PATCH", "PATCH", path,
+                     content_type ? content_type : "application/merge-patch+json", body, out,
+                     status, err);
+}
+
+int kube_create(struct kube_client *c, const char *path, const char *body, json_object **out,
+                struct kube_status *status, struct wva_error *err)
+{
+    return kube_call(c, "POST", "POST", path, "application/json", body, out, status, err);
+}
+
+int kube_update(struct kube_client *c, const char *path, const char *body, json_object **out,
+                struct kube_status *status, struct wva_error *err)
+{
+    return kube_call(c, "PUT", "PUT", path, "application/json", body, out, status, err);
+}
+
+static char *page_path(const char *path, const char *label_selector, const char *cont)
+{
+    struct wva_strbuf sb = WVA_STRBUF_INIT;
+
+    wva_strbuf_addf(&sb, "%s%climit=%d", path, strchr(path, '?') ? '&' : '?',
+                    KUBE_LIST_PAGE_SIZE);
+    if (label_selector && label_selector[0]) {
+        char *e = http_escape(label_selector);
+        wva_strbuf_addf(&sb, "&labelSelector=%s", e);
+        free(e);
+    }
+    if (cont) {
+        char *e = http_escape(cont);
+        wva_strbuf_addf(&sb, "&continue=%s", e);
+        free(e);
+    }
+    return wva_strbuf_detach(&sb);
+}
+
+int kube_list(struct kube_client *c, const char *path, const char *label_selector,
+              kube_item_fn fn, void *ctx, struct kube_status *status, struct wva_error *err)
+{
+    struct kube_status st_local;
+    struct kube_status *st = status ? status : &st_local;
+    char *cont = NULL;
+    int restarts = 0, pages = 0, rc = -1;
+
+    for (;;) {
+        char *p = page_path(path, label_selector, cont);
+        json_object *page = NULL, *items = NULL, *meta = NULL;
+        int crc = kube_call(c, "GET", "LIST", p, NULL, NULL, &page, st, err);
+
+        free(p);
+        if (crc < 0) {
+            /* An expired continue token: the consistent snapshot the pages
+             * belonged to is gone; start over (the consumer is told). */
+            if (st->code == 410 && cont && restarts < KUBE_LIST_MAX_RESTARTS) {
+                restarts++;
+                c->stats.list_restarts++;
+                log_event(WVA_LOG_INFO, "list continue token expired; restarting the list",
+                          "path", path, NULL);
+                free(cont);
+                cont = NULL;
+                pages = 0;
+                if (fn(NULL, ctx, err) < 0)
+                    goto out;
+                continue;
+            }
+            if (st->code == 410 && cont)
+                wva_error_prefix(err, "gave up after %d list restarts: ", restarts);
+            goto out;
+        }
+        free(cont);
+        cont = NULL;
+        if (json_object_object_get_ex(page, "items", &items) && items &&
+            !json_object_is_type(items, json_type_array)) {
+            wva_error_set(err, "LIST %s: \"items\" is not an array", path);
+            json_object_put(page);
+            goto out;
+        }
+        size_t n = items ? json_object_array_length(items) : 0;
+        for (size_t i = 0; i < n; i++) {
+            json_object *item = json_object_array_get_idx(items, i);
+            if (!json_object_is_type(item, json_type_object)) {
+                wva_error_set(err, "LIST %s: items[%zu] is not an object", path, i);
+                json_object_put(page);
+                goto out;
+            }
+            if (fn(item, ctx, err) < 0) {
+                json_object_put(page);
+                goto out;
+            }
+        }
+        if (json_object_object_get_ex(page, "metadata", &meta)) {
+            const char *next = obj_string(meta, "continue");
+            if (next && next[0])
+                cont = wva_xstrdup(next);
+        }
+        json_object_put(page);
+        if (!cont)
+            break;
+        if (++pages >= KUBE_LIST_MAX_PAGES) {
+            wva_error_set(err, "LIST %s: more than %d pages; refusing to continue", path,
+                          KUBE_LIST_MAX_PAGES);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    free(cont);
+    return rc;
+}
+
+/* ---- the live snapshot ------------------------------------------------ */
+
+enum fetch_kind {
+    FETCH_NAMESPACES,
+    FETCH_VAS,
+    FETCH_DEPLOYMENTS,
+    FETCH_PODS,
+    FETCH_CONFIGMAPS,
+    FETCH_NODES,
+};
+
+/* The snapshot document key of each kind (SPEC section 8). */
+static const char *const fetch_keys[] = {
+    [FETCH_NAMESPACES] = "namespaces",
+    [FETCH_VAS] = "variantAutoscalings",
+    [FETCH_DEPLOYMENTS] = "deployments",
+    [FETCH_PODS] = "pods",
+    [FETCH_CONFIGMAPS] = "configMaps",
+    [FETCH_NODES] = "nodes",
+};
+
+/* Items of one list (or a few GETs) on their way into the snapshot.  They
+ * are converted in batches of at most a page into `acc`, a scratch
+ * snapshot, and moved into the real one only when the list is complete, so
+ * that a list restarted after 410 can simply drop `acc`. */
+struct fetch_batch {
+    enum fetch_kind kind;
+    const char *what;               /* for messages */
+    json_object *pending;           /* array of items not yet converted */
+    struct wva_snapshot *acc;
+};
+
+/* Move every object array of `from` to the end of those of `to` (the
+ * structs are moved, not copied; `from` keeps empty arrays). */
+static void append_arrays(struct wva_snapshot *to, struct wva_snapshot *from)
+{
+#define APPEND(field)                                                                   \
+    do {                                                                                \
+        if (from->field##_count == 0)                                                   \
+            break;                                                                      \
+        to->field = wva_xrealloc(to->field, (to->field##_count + from->field##_count) * \
+                                                sizeof(to->field[0]));                  \
+        memcpy(to->field + to->field##_count, from->field,                              \
+               from->field##_count * sizeof(from->field[0]));                           \
+        to->field##_count += from->field##_count;                                       \
+        free(from->field);                                                              \
+        from->field = NULL;                                                             \
+        from->field##_count = 0;                                                        \
+    } while (0)
+    APPEND(namespaces);
+    APPEND(vas);
+    APPEND(deployments);
+    APPEND(pods);
+    APPEND(configmaps);
+    APPEND(nodes);
+#undef APPEND
+}
+
+/* Convert pending items with the snapshot module's own readers.
+ *
+ * TODO(snapshot): snapshot.h exports no per-item converter yet, so the
+ * items are wrapped in a minimal snapshot document and read with
+ * snapshot_parse() (the same conversion code as --from-file; nothing is
+ * duplicated here).  When snapshot.h gains
+ *   int snapshot_add_item(struct wva_snapshot *snap, enum snapshot_kind kind,
+ *                         json_object *item, struct wva_error *err);
+ * this function becomes a loop calling it on each pending item. */
+static int batch_convert(struct fetch_batch *b, struct wva_error *err)
+{
+    json_object *doc;
+    struct wva_snapshot *part = NULL;
+    const char *text;
+    size_t len;
+    int rc = -1;
+
+    if (json_object_array_length(b->pending) == 0)
+        return 0;
+    doc = json_object_new_object();
+    json_object_object_add(doc, "kind", json_object_new_string("WVASnapshot"));
+    json_object_object_add(doc, "version", json_object_new_int(1));
+    json_object_object_add(doc, "capturedAt", json_object_new_string("1970-01-01T00:00:00Z"));
+    for (size_t k = 0; k < sizeof(fetch_keys) / sizeof(fetch_keys[0]); k++) {
+        json_object *list = json_object_new_object();
+        json_object_object_add(list, "items",
+                               k == b->kind ? json_object_get(b->pending)
+                                            : json_object_new_array());
+        json_object_object_add(doc, fetch_keys[k], list);
+    }
+    text = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN, &len);
+    if (snapshot_parse(text, len, &part, err) < 0) {
+        wva_error_prefix(err, "%s: ", b->what);
+        goto out;
+    }
+
+    append_arrays(b->acc, part);
+    rc = 0;
+out:
+    snapshot_free(part);
+    json_object_put(doc);
+    json_object_put(b->pending);
+    b->pending = json_object_new_array();
+    return rc;
+}
+
+static void batch_init(struct fetch_batch *b, enum fetch_kind kind, const char *what)
+{
+    b->kind = kind;
+    b->what = what;
+    b->pending = json_object_new_array();
+    b->acc = wva_xcalloc(1, sizeof(*b->acc));
+}
+
+static void batch_release(struct fetch_batch *b)
+{
+    json_object_put(b->pending);
+    b->pending = NULL;
+    snapshot_free(b->acc);
+    b->acc = NULL;
+}
+
+static int batch_add(json_object *item, void *ctx, struct wva_error *err)
+{
+    struct fetch_batch *b = ctx;
+
+    if (!item) {                    /* list restarted: forget everything */
+        snapshot_free(b->acc);
+        b->acc = wva_xcalloc(1, sizeof(*b->acc));
+        json_object_put(b->pending);
+        b->pending = json_object_new_array();
+        return 0;
+    }
+    json_object_array_add(b->pending, json_object_get(item));
+    if (json_object_array_length(b->pending) >= KUBE_LIST_PAGE_SIZE)
+        return batch_convert(b, err);
+    return 0;
+}
+
+/* Convert what is left and append the batch to snap. */
+static int batch_commit(struct fetch_batch *b, struct wva_snapshot *snap, struct wva_error *err)
+{
+    if (batch_convert(b, err) < 0)
+        return -1;
+    append_arrays(snap, b->acc);
+    return 0;
+}
+
+/* List path into snap. */
+static int fetch_list(struct kube_client *c, const char *path, enum fetch_kind kind,
+                      struct wva_snapshot *snap, struct wva_error *err)
+{
+    struct fetch_batch b;
+    char what[512];
+    int rc = -1;
+
+    snprintf(what, sizeof(what), "LIST %s", path);
+    batch_init(&b, kind, what);
+    if (kube_list(c, path, NULL, batch_add, &b, NULL, err) < 0 ||
+        batch_commit(&b, snap, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    batch_release(&b);
+    return rc;
+}
+
+/* GET one object into snap.  *found says whether it existed; codes listed
+ * in `tolerated` (404 always) count as absent rather than as errors. */
+static int fetch_one(struct kube_client *c, const char *path, enum fetch_kind kind,
+                     long tolerated, struct wva_snapshot *snap, bool *found,
+                     struct wva_error *err)
+{
+    struct kube_status st;
+    struct fetch_batch b;
+    json_object *obj = NULL;
+    int rc = -1;
+
+    *found = false;
+    if (kube_get(c, path, &obj, &st, err) < 0) {
+        if (st.code == 404 || (tolerated && st.code == tolerated)) {
+            wva_error_clear(err);
+            return 0;
+        }
+        return -1;
+    }
+    batch_init(&b, kind, path);
+    if (batch_add(obj, &b, err) < 0 || batch_commit(&b, snap, err) < 0)
+        goto out;
+    *found = true;
+    rc = 0;
+out:
+    json_object_put(obj);
+    batch_release(&b);
+    return rc;
+}
+
+static bool str_in(const char *s, char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool label_true(const struct wva_kvlist *list, const char *key)
+{
+    const char *v = wva_kvlist_get(list, key);
+
+    return v && strcasecmp(v, "true") == 0;
+}
+
+/* Namespace names worth a path segment: DNS-1123 labels only, so that a
+ * name from the cluster can never alter the path. */
+static bool path_safe_name(const char *s)
+{
+    if (!s[0] || strlen(s) > 253)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '-' &&
+            *p != '.')
+            return false;
+    return true;
+}
+
+static int fetch_configmaps(struct kube_client *c, const char *ns, bool global,
+                            const char *main_name, struct wva_snapshot *snap,
+                            struct wva_error *err)
+{
+    /* SPEC section 5: the first of each pair is the name, the second the
+     * upstream alias; both are read, the configmaps module picks. */
+    static const char *const local_names[] = {
+        "wva-saturation-config", "wva-saturation-scaling-config",
+        "wva-scale-to-zero-config", "wva-model-scale-to-zero-config",
+    };
+    char path[1024];
+    bool found;
+
+    if (global) {
+        snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps/%s", ns, main_name);
+        if (fetch_one(c, path, FETCH_CONFIGMAPS, 0, snap, &found, err) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < sizeof(local_names) / sizeof(local_names[0]); i++) {
+        snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps/%s", ns,
+                 local_names[i]);
+        if (fetch_one(c, path, FETCH_CONFIGMAPS, 0, snap, &found, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int kube_fetch_snapshot(struct kube_client *c, const struct kube_fetch_options *opts,
+                        struct wva_snapshot *snap, struct wva_error *err)
+{
+    const char *watch = opts && opts->watch_namespace && opts->watch_namespace[0]
+                            ? opts->watch_namespace : NULL;
+    const char *system_ns = opts && opts->system_namespace && opts->system_namespace[0]
+                                ? opts->system_namespace : KUBE_DEFAULT_SYSTEM_NAMESPACE;
+    const char *main_cm = opts && opts->config_map_name && opts->config_map_name[0]
+                              ? opts->config_map_name : KUBE_DEFAULT_MAIN_CONFIGMAP;
+    bool limited = opts && opts->limited_mode;
+    char **va_ns = NULL, **tracked = NULL;
+    size_t va_ns_count = 0, tracked_count = 0, vas_before = snap->vas_count;
+    char path[1024];
+    bool found;
+    int rc = -1;
+
+    if ((watch && !path_safe_name(watch)) || !path_safe_name(system_ns) ||
+        !path_safe_name(main_cm)) {
+        wva_error_set(err, "invalid namespace or ConfigMap name (watch namespace \"%s\", "
+                      "system namespace \"%s\", ConfigMap \"%s\")",
+                      watch ? watch : "", system_ns, main_cm);
+        return -1;
+    }
+
+    /* Namespaces: with a watch namespace only that one, and a namespaced
+     * role may not allow reading it: tolerated (it is never excluded). */
+    if (watch) {
+        snprintf(path, sizeof(path), "/api/v1/namespaces/%s", watch);
+        if (fetch_one(c, path, FETCH_NAMESPACES, 403, snap, &found, err) < 0)
+            goto out;
+        if (!found)
+            log_event(WVA_LOG_WARN, "watch namespace could not be read", "namespace", watch,
+                      NULL);
+    } else if (fetch_list(c, "/api/v1/namespaces", FETCH_NAMESPACES, snap, err) < 0) {
+        goto out;
+    }
+
+    if (watch)
+        snprintf(path, sizeof(path), "/apis/llmd.ai/v1alpha1/namespaces/%s/variantautoscalings",
+                 watch);
+    else
+        snprintf(path, sizeof(path), "/apis/llmd.ai/v1alpha1/variantautoscalings");
+    if (fetch_list(c, path, FETCH_VAS, snap, err) < 0)
+        goto out;
+
+    /* Namespaces that have VAs, sorted (deterministic request order). */
+    for (size_t i = vas_before; i < snap->vas_count; i++) {
+        const char *ns = snap->vas[i].namespace_name;
+        if (ns && path_safe_name(ns) && !str_in(ns, va_ns, va_ns_count)) {
+            va_ns = wva_xrealloc(va_ns, (va_ns_count + 1) * sizeof(char *));
+            va_ns[va_ns_count++] = wva_xstrdup(ns);
+        }
+    }
+    if (va_ns_count)
+        qsort(va_ns, va_ns_count, sizeof(char *), cmp_str);
+
+    for (size_t i = 0; i < va_ns_count; i++) {
+        snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/%s/deployments", va_ns[i]);
+        if (fetch_list(c, path, FETCH_DEPLOYMENTS, snap, err) < 0)
+            goto out;
+        if (!limited) {
+            snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", va_ns[i]);
+            if (fetch_list(c, path, FETCH_PODS, snap, err) < 0)
+                goto out;
+        }
+    }
+    /* GPU accounting needs the pods WVA does not manage as well. */
+    if (limited && fetch_list(c, "/api/v1/pods", FETCH_PODS, snap, err) < 0)
+        goto out;
+
+    /* Tracked namespaces (SPEC section 5). */
+    struct wva_filter_params fp = { .watch_namespace = watch };
+    for (size_t i = 0; i < va_ns_count; i++) {
+        if (!filter_namespace_excluded(snap, &fp, va_ns[i])) {
+            tracked = wva_xrealloc(tracked, (tracked_count + 1) * sizeof(char *));
+            tracked[tracked_count++] = wva_xstrdup(va_ns[i]);
+        }
+    }
+    for (size_t i = 0; i < snap->namespaces_count; i++) {
+        const struct wva_namespace *ns = &snap->namespaces[i];
+        if (!ns->name || !path_safe_name(ns->name) || str_in(ns->name, tracked, tracked_count) ||
+            (watch && strcmp(watch, ns->name) != 0) ||
+            !label_true(&ns->labels, WVA_LABEL_CONFIG_ENABLED) ||
+            filter_namespace_excluded(snap, &fp, ns->name))
+            continue;
+        tracked = wva_xrealloc(tracked, (tracked_count + 1) * sizeof(char *));
+        tracked[tracked_count++] = wva_xstrdup(ns->name);
+    }
+    if (tracked_count)
+        qsort(tracked, tracked_count, sizeof(char *), cmp_str);
+
+    if (fetch_configmaps(c, system_ns, true, main_cm, snap, err) < 0)
+        goto out;
+    for (size_t i = 0; i < tracked_count; i++) {
+        if (strcmp(tracked[i], system_ns) == 0)
+            continue;               /* already read as the global ones */
+        if (fetch_configmaps(c, tracked[i], false, main_cm, snap, err) < 0)
+            goto out;
+    }
+
+    if (limited) {
+        if (fetch_list(c, "/api/v1/nodes", FETCH_NODES, snap, err) < 0)
+            goto out;
+        snap->has_nodes = true;
+    }
+
+    if (!snap->captured_at) {
+        char ts[32];
+        snap->captured_at_epoch = (double)time(NULL);
+        values_format_rfc3339(snap->captured_at_epoch, ts, sizeof(ts));
+        snap->captured_at = wva_xstrdup(ts);
+    }
+    snapshot_finish(snap);
+    rc = 0;
+out:
+    for (size_t i = 0; i < va_ns_count; i++)
+        free(va_ns[i]);
+    free(va_ns);
+    for (size_t i = 0; i < tracked_count; i++)
+        free(tracked[i]);
+    free(tracked);
+    return rc;
+}

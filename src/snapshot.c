@@ -1,1 +1,2054 @@
-/* snapshot.c - stub, being written. */
+/* snapshot.c - the snapshot document of SPEC section 8: JSON in, compact
+ * structs out, and back.
+ *
+ * json-c parses the document (strict, depth-limited); the readers below walk
+ * the tree once, copy the few fields the engine reads into struct
+ * wva_snapshot and drop the tree, so nothing downstream ever sees JSON.
+ * Every type check goes through one path-tracking helper (struct jpath and
+ * the jp_* functions) so a malformed document is reported the same way
+ * wherever the problem is: "deployments.items[3].spec.replicas: expected
+ * integer, got \"abc\"".
+ *
+ * Three levels of strictness, because the three parts have different
+ * owners: the document's shape (everything outside a VA's spec/status) is
+ * the recorder's and a problem there fails the load; a VA's spec is the
+ * user's, so its first problem is only recorded (spec_problem) and becomes
+ * that VA's InvalidSpec skip; a VA's status is ours, so a wrong type there
+ * reads as absent.  Fields nobody reads are never checked: kubectl output
+ * carries many.  A JSON null is read as an absent optional field, as
+ * Kubernetes' own decoder does.
+ *
+ * This module knows nothing of the filter rules, the analysis, the solver
+ * or how a live run talks to the API server.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "wva/snapshot.h"
+#include "wva/strbuf.h"
+#include "wva/values.h"
+
+#define SNAPSHOT_MAX_BYTES ((size_t)512 * 1024 * 1024)
+#define SNAPSHOT_MAX_DEPTH 64
+#define SNAPSHOT_VERSION 1
+#define DESCRIBE_MAX 96     /* bytes of an offending value quoted in a message */
+
+/* GPU vendors in the order the SPEC tries them. */
+#define GPU_VENDORS 3
+static const char *const gpu_resource_keys[GPU_VENDORS] = {
+    "nvidia.com/gpu", "amd.com/gpu", "intel.com/gpu",
+};
+static const char *const gpu_product_keys[GPU_VENDORS] = {
+    "nvidia.com/gpu.product", "amd.com/gpu.product", "intel.com/gpu.product",
+};
+
+/* ------------------------------------------------------------------ */
+/* String maps                                                          */
+
+const char *wva_kvlist_get(const struct wva_kvlist *list, const char *key)
+{
+    if (!list || !key)
+        return NULL;
+    for (size_t i = 0; i < list->count; i++)
+        if (strcmp(list->items[i].key, key) == 0)
+            return list->items[i].value;
+    return NULL;
+}
+
+void wva_kvlist_set(struct wva_kvlist *list, const char *key, const char *value)
+{
+    size_t i;
+
+    for (i = 0; i < list->count; i++)
+        if (strcmp(list->items[i].key, key) == 0)
+            break;
+    if (i < list->count) {
+        free(list->items[i].value);
+        if (value) {
+            list->items[i].value = wva_xstrdup(value);
+            return;
+        }
+        free(list->items[i].key);
+        memmove(&list->items[i], &list->items[i + 1],
+                (list->count - i - 1) * sizeof(list->items[0]));
+        list->count--;
+        return;
+    }
+    if (!value)
+        return;
+    list->items = wva_xrealloc(list->items, (list->count + 1) * sizeof(list->items[0]));
+    list->items[list->count].key = wva_xstrdup(key);
+    list->items[list->count].value = wva_xstrdup(value);
+    list->count++;
+}
+
+void wva_kvlist_free(struct wva_kvlist *list)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->count; i++) {
+        free(list->items[i].key);
+        free(list->items[i].value);
+    }
+    free(list->items);
+    list->items = NULL;
+    list->count = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Value syntaxes used by the readers                                   */
+
+/* ^\d+(\.\d+)?$ : variantCost, and the plain GPU counts below. */
+static bool is_decimal(const char *s)
+{
+    const char *p = s;
+
+    if (!isdigit((unsigned char)*p))
+        return false;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return false;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    return *p == '\0';
+}
+
+/* GPU counts are whole devices in practice ("1", "8"); a plain decimal is
+ * accepted, suffixed quantities are not (values_parse_quantity was not yet
+ * available when this was written). */
+static bool parse_gpu_quantity(const char *s, double *out)
+{
+    if (!is_decimal(s))
+        return false;
+    *out = strtod(s, NULL);
+    return isfinite(*out);
+}
+
+static bool parse_digits(const char *s, int n, int *out)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* RFC 3339 ("2026-11-27T10:00:00Z", "...T10:00:00.5+02:00") to epoch
+ * seconds.  Static because values_parse_rfc3339 was still being written. */
+static bool parse_rfc3339(const char *s, double *epoch)
+{
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int year, mon, day, hour, min, sec, oh = 0, om = 0;
+    double frac = 0;
+    const char *p;
+    struct tm tm;
+
+    if (strlen(s) < 20 || !parse_digits(s, 4, &year) || s[4] != '-' ||
+        !parse_digits(s + 5, 2, &mon) || s[7] != '-' || !parse_digits(s + 8, 2, &day) ||
+        (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !parse_digits(s + 11, 2, &hour) ||
+        s[13] != ':' || !parse_digits(s + 14, 2, &min) || s[16] != ':' ||
+        !parse_digits(s + 17, 2, &sec))
+        return false;
+    if (mon < 1 || mon > 12 || day < 1 || day > mdays[mon - 1] || hour > 23 || min > 59 ||
+        sec > 60)
+        return false;
+    if (mon == 2 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)))
+        return false;
+    p = s + 19;
+    if (*p == '.') {
+        double scale = 0.1;
+
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return false;
+        for (; isdigit((unsigned char)*p); p++, scale /= 10)
+            frac += (*p - '0') * scale;
+    }
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        if (!parse_digits(p + 1, 2, &oh) || p[3] != ':' || !parse_digits(p + 4, 2, &om) ||
+            oh > 23 || om > 59)
+            return false;
+        if (*p == '-') {
+            oh = -oh;
+            om = -om;
+        }
+        p += 6;
+    } else {
+        return false;
+    }
+    if (*p != '\0')
+        return false;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = year - 1900;
+    tm.tm_mon = mon - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = min;
+    tm.tm_sec = sec;
+    *epoch = (double)timegm(&tm) + frac - (oh * 3600.0 + om * 60.0);
+    return true;
+}
+
+static void format_rfc3339(double epoch, char *buf, size_t size)
+{
+    time_t t = (time_t)floor(epoch);
+    struct tm tm;
+
+    if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, size, "1970-01-01T00:00:00Z");
+}
+
+/* [a-zA-Z_:][a-zA-Z0-9_:]* */
+static bool is_metric_name(const char *s)
+{
+    if (!(isalpha((unsigned char)*s) || *s == '_' || *s == ':'))
+        return false;
+    for (s++; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_' || *s == ':'))
+            return false;
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON path tracking: the one place that checks types and words errors */
+
+struct jpath {
+    char buf[512];      /* longer paths are truncated: still readable */
+    size_t len;
+};
+
+static void jp_append(struct jpath *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void jp_append(struct jpath *p, const char *fmt, ...)
+{
+    size_t room = sizeof(p->buf) - p->len;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(p->buf + p->len, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        p->len += (size_t)n < room ? (size_t)n : room - 1;
+}
+
+/* Keys that read well after a dot; others ("nvidia.com/gpu") are quoted. */
+static bool is_plain_key(const char *key)
+{
+    if (!(isalpha((unsigned char)*key) || *key == '_'))
+        return false;
+    for (; *key; key++)
+        if (!(isalnum((unsigned char)*key) || *key == '_' || *key == '-'))
+            return false;
+    return true;
+}
+
+/* Push a member / an index; return the mark to restore with jp_pop. */
+static size_t jp_key(struct jpath *p, const char *key)
+{
+    size_t mark = p->len;
+
+    if (is_plain_key(key))
+        jp_append(p, "%s%s", p->len ? "." : "", key);
+    else
+        jp_append(p, "[\"%.64s\"]", key);
+    return mark;
+}
+
+static size_t jp_index(struct jpath *p, size_t i)
+{
+    size_t mark = p->len;
+
+    jp_append(p, "[%zu]", i);
+    return mark;
+}
+
+static void jp_pop(struct jpath *p, size_t mark)
+{
+    p->len = mark;
+    p->buf[mark] = '\0';
+}
+
+/* "path: message"; always returns -1 so callers can `return jp_fail(...)`. */
+static int jp_fail(const struct jpath *p, struct wva_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int jp_fail(const struct jpath *p, struct wva_error *err, const char *fmt, ...)
+{
+    char msg[WVA_ERROR_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    wva_error_set(err, "%s: %s", p->len ? p->buf : "snapshot", msg);
+    return -1;
+}
+
+/* The same, for the member key of the current path. */
+static int jp_fail_at(struct jpath *p, const char *key, struct wva_error *err,
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int jp_fail_at(struct jpath *p, const char *key, struct wva_error *err,
+                      const char *fmt, ...)
+{
+    char msg[WVA_ERROR_MAX];
+    size_t mark = jp_key(p, key);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    jp_fail(p, err, "%s", msg);
+    jp_pop(p, mark);
+    return -1;
+}
+
+/* A value as a message shows it: its kind for containers, else its JSON
+ * text (strings quoted), shortened. */
+static const char *describe(struct json_object *v, char *buf, size_t size)
+{
+    const char *text;
+    size_t n;
+
+    switch (json_object_get_type(v)) {
+    case json_type_null:
+        return "null";
+    case json_type_object:
+        return "object";
+    case json_type_array:
+        return "array";
+    default:
+        break;
+    }
+    text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
+    n = strlen(text);
+    if (n < size)
+        return text;
+    snprintf(buf, size, "%.*s...", (int)(size - 4), text);
+    return buf;
+}
+
+enum jkind { JK_OBJECT, JK_ARRAY, JK_STRING, JK_INT, JK_NUMBER, JK_BOOL, JK_QUANTITY };
+static const char *const jkind_names[] = {
+    "object", "array", "string", "integer", "number", "boolean", "quantity",
+};
+
+static bool jkind_matches(struct json_object *v, enum jkind kind)
+{
+    enum json_type t = json_object_get_type(v);
+
+    switch (kind) {
+    case JK_OBJECT:
+        return t == json_type_object;
+    case JK_ARRAY:
+        return t == json_type_array;
+    case JK_STRING:
+        return t == json_type_string;
+    case JK_INT:
+        return t == json_type_int;
+    case JK_NUMBER:
+        return t == json_type_int || t == json_type_double;
+    case JK_BOOL:
+        return t == json_type_boolean;
+    case JK_QUANTITY:
+        return t == json_type_int || t == json_type_double || t == json_type_string;
+    }
+    return false;
+}
+
+/* Check the value at the current path. */
+static int jp_check(const struct jpath *p, struct json_object *v, enum jkind kind,
+                    struct wva_error *err)
+{
+    char buf[DESCRIBE_MAX];
+
+    if (jkind_matches(v, kind))
+        return 0;
+    return jp_fail(p, err, "expected %s, got %s", jkind_names[kind], describe(v, buf, sizeof(buf)));
+}
+
+/* Member key of obj, checked to be of kind.  Returns 1 with *out set, 0
+ * when absent or null and not required, -1 with err naming path.key.  The
+ * path is only extended when there is something to report: this runs for
+ * every field of every item. */
+static int jp_get(struct jpath *p, struct json_object *obj, const char *key, enum jkind kind,
+                  bool required, struct json_object **out, struct wva_error *err)
+{
+    struct json_object *v = NULL;
+    bool present = json_object_object_get_ex(obj, key, &v);
+    char buf[DESCRIBE_MAX];
+
+    *out = NULL;
+    if (!present && required)
+        return jp_fail_at(p, key, err, "missing");
+    if (!present || (!v && !required))
+        return 0;
+    if (!jkind_matches(v, kind))
+        return jp_fail_at(p, key, err, "expected %s, got %s", jkind_names[kind],
+                          describe(v, buf, sizeof(buf)));
+    *out = v;
+    return 1;
+}
+
+static int jp_get_string(struct jpath *p, struct json_object *obj, const char *key,
+                         bool required, const char **out, struct wva_error *err)
+{
+    struct json_object *v;
+    int rc = jp_get(p, obj, key, JK_STRING, required, &v, err);
+
+    *out = rc > 0 ? json_object_get_string(v) : NULL;
+    return rc;
+}
+
+/* An integer in [min, INT_MAX]; *out is left alone when absent. */
+static int jp_get_int(struct jpath *p, struct json_object *obj, const char *key, int min,
+                      bool required, int *out, struct wva_error *err)
+{
+    struct json_object *v;
+    char buf[DESCRIBE_MAX];
+    int rc = jp_get(p, obj, key, JK_INT, required, &v, err);
+    int64_t x;
+
+    if (rc <= 0)
+        return rc;
+    x = json_object_get_int64(v);
+    if (x < min)
+        return jp_fail_at(p, key, err, "expected integer >= %d, got %s", min,
+                          describe(v, buf, sizeof(buf)));
+    if (x > INT_MAX)
+        return jp_fail_at(p, key, err, "expected integer <= %d, got %s", INT_MAX,
+                          describe(v, buf, sizeof(buf)));
+    *out = (int)x;
+    return 1;
+}
+
+/* A Kubernetes quantity (string or JSON number), finite and >= 0. */
+static int jp_get_quantity(struct jpath *p, struct json_object *obj, const char *key,
+                           double *out, struct wva_error *err)
+{
+    struct json_object *v;
+    char buf[DESCRIBE_MAX];
+    int rc = jp_get(p, obj, key, JK_QUANTITY, false, &v, err);
+    bool ok;
+
+    if (rc <= 0)
+        return rc;
+    if (json_object_is_type(v, json_type_string)) {
+        ok = parse_gpu_quantity(json_object_get_string(v), out);
+    } else {
+        *out = json_object_get_double(v);
+        ok = isfinite(*out) && *out >= 0;
+    }
+    if (!ok)
+        return jp_fail_at(p, key, err, "expected quantity, got %s", describe(v, buf, sizeof(buf)));
+    return 1;
+}
+
+/* Copy an object of strings into list (which must be empty).  With
+ * scalars_as_text, numbers and booleans are taken in their JSON text form
+ * (the settings object, where "60" and 60 mean the same). */
+static int jp_get_map(struct jpath *p, struct json_object *obj, const char *key,
+                      bool scalars_as_text, struct wva_kvlist *list, struct wva_error *err)
+{
+    struct json_object *map;
+    struct json_object_iterator it, end;
+    int rc = jp_get(p, obj, key, JK_OBJECT, false, &map, err);
+    size_t n;
+
+    if (rc <= 0)
+        return rc;
+    n = (size_t)json_object_object_length(map);
+    list->items = n ? wva_xcalloc(n, sizeof(list->items[0])) : NULL;
+    list->count = 0;
+    it = json_object_iter_begin(map);
+    end = json_object_iter_end(map);
+    for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+        const char *name = json_object_iter_peek_name(&it);
+        struct json_object *v = json_object_iter_peek_value(&it);
+        enum json_type t = json_object_get_type(v);
+
+        if (t != json_type_string &&
+            !(scalars_as_text && (t == json_type_int || t == json_type_double ||
+                                  t == json_type_boolean))) {
+            size_t mark = jp_key(p, key);
+
+            jp_key(p, name);
+            jp_check(p, v, JK_STRING, err);
+            jp_pop(p, mark);
+            return -1;
+        }
+        list->items[list->count].key = wva_xstrdup(name);
+        list->items[list->count].value = wva_xstrdup(json_object_get_string(v));
+        list->count++;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Kubernetes objects                                                   */
+
+struct meta {
+    const char *name;
+    const char *ns;
+    const char *resource_version;
+    bool deleting;
+    struct json_object *obj;        /* for kind-specific fields */
+};
+
+/* metadata of a list item: name (and namespace when namespaced) required;
+ * labels/annotations copied when a destination is given. */
+static int read_metadata(struct jpath *p, struct json_object *item, bool namespaced,
+                         struct meta *m, struct wva_kvlist *labels,
+                         struct wva_kvlist *annotations, struct wva_error *err)
+{
+    const char *deletion = NULL;
+    size_t mark;
+
+    memset(m, 0, sizeof(*m));
+    if (jp_get(p, item, "metadata", JK_OBJECT, true, &m->obj, err) < 0)
+        return -1;
+    mark = jp_key(p, "metadata");
+    if (jp_get_string(p, m->obj, "name", true, &m->name, err) < 0 ||
+        (namespaced && jp_get_string(p, m->obj, "namespace", true, &m->ns, err) < 0) ||
+        jp_get_string(p, m->obj, "resourceVersion", false, &m->resource_version, err) < 0 ||
+        jp_get_string(p, m->obj, "deletionTimestamp", false, &deletion, err) < 0 ||
+        (labels && jp_get_map(p, m->obj, "labels", false, labels, err) < 0) ||
+        (annotations && jp_get_map(p, m->obj, "annotations", false, annotations, err) < 0))
+        return -1;
+    if (!m->name[0])
+        return jp_fail_at(p, "name", err, "expected non-empty string, got \"\"");
+    if (namespaced && !m->ns[0])
+        return jp_fail_at(p, "namespace", err, "expected non-empty string, got \"\"");
+    m->deleting = deletion != NULL;
+    jp_pop(p, mark);
+    return 0;
+}
+
+/* The first present of several labels; *which is its position in keys. */
+static int read_label(struct jpath *p, const struct meta *m, const char *const *keys,
+                      size_t nkeys, const char **value, size_t *which, struct wva_error *err)
+{
+    struct json_object *labels;
+    size_t mark = jp_key(p, "metadata");
+    int rc = jp_get(p, m->obj, "labels", JK_OBJECT, false, &labels, err);
+
+    *value = NULL;
+    if (rc > 0) {
+        jp_key(p, "labels");
+        for (size_t i = 0; i < nkeys && !*value; i++) {
+            if (jp_get_string(p, labels, keys[i], false, value, err) < 0)
+                return -1;
+            *which = i;
+        }
+    }
+    jp_pop(p, mark);
+    return rc < 0 ? -1 : 0;
+}
+
+/* GPUs one container asks for: resources.requests, else limits; *found is
+ * false when neither names a GPU resource. */
+static int container_gpus(struct jpath *p, struct json_object *container, double *gpus,
+                          bool *found, struct wva_error *err)
+{
+    static const char *const sections[] = {"requests", "limits"};
+    struct json_object *res, *list;
+    size_t mark;
+    int rc;
+
+    *found = false;
+    *gpus = 0;
+    rc = jp_get(p, container, "resources", JK_OBJECT, false, &res, err);
+    if (rc <= 0)
+        return rc;
+    mark = jp_key(p, "resources");
+    for (size_t s = 0; s < 2 && !*found; s++) {
+        size_t mark2;
+
+        if (jp_get(p, res, sections[s], JK_OBJECT, false, &list, err) < 0)
+            return -1;
+        if (!list)
+            continue;
+        mark2 = jp_key(p, sections[s]);
+        for (size_t v = 0; v < GPU_VENDORS && !*found; v++) {
+            rc = jp_get_quantity(p, list, gpu_resource_keys[v], gpus, err);
+            if (rc < 0)
+                return -1;
+            *found = rc > 0;
+        }
+        jp_pop(p, mark2);
+    }
+    jp_pop(p, mark);
+    return 0;
+}
+
+/* GPUs of a pod spec: with first_only, those of the first container that
+ * asks for any (a Deployment's per-replica need, as the SPEC defines it);
+ * else the sum over containers (what a running pod holds). */
+static int pod_spec_gpus(struct jpath *p, struct json_object *pod_spec, bool first_only,
+                         double *gpus, struct wva_error *err)
+{
+    struct json_object *containers;
+    size_t mark, n;
+
+    *gpus = 0;
+    if (jp_get(p, pod_spec, "containers", JK_ARRAY, false, &containers, err) < 0)
+        return -1;
+    if (!containers)
+        return 0;
+    mark = jp_key(p, "containers");
+    n = json_object_array_length(containers);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *c = json_object_array_get_idx(containers, i);
+        size_t mark2 = jp_index(p, i);
+        double g;
+        bool found;
+
+        if (jp_check(p, c, JK_OBJECT, err) < 0 || container_gpus(p, c, &g, &found, err) < 0)
+            return -1;
+        jp_pop(p, mark2);
+        *gpus += g;
+        if (found && first_only)
+            break;
+    }
+    jp_pop(p, mark);
+    return 0;
+}
+
+static int read_namespace(struct jpath *p, struct json_object *item, void *dst,
+                          struct wva_error *err)
+{
+    struct wva_namespace *ns = dst;
+    struct meta m;
+
+    if (read_metadata(p, item, false, &m, &ns->labels, &ns->annotations, err) < 0)
+        return -1;
+    ns->name = wva_xstrdup(m.name);
+    ns->deleting = m.deleting;
+    return 0;
+}
+
+static int read_deployment(struct jpath *p, struct json_object *item, void *dst,
+                           struct wva_error *err)
+{
+    struct wva_deployment *d = dst;
+    struct json_object *spec, *status, *sel, *tmpl, *pod_spec, *node_sel;
+    struct meta m;
+    size_t mark;
+
+    if (read_metadata(p, item, true, &m, NULL, NULL, err) < 0)
+        return -1;
+    d->namespace_name = wva_xstrdup(m.ns);
+    d->name = wva_xstrdup(m.name);
+    d->resource_version = wva_xstrdup(m.resource_version);
+    d->deleting = m.deleting;
+    d->replicas = 1;
+    d->ready_replicas = 0;
+
+    if (jp_get(p, item, "spec", JK_OBJECT, false, &spec, err) < 0)
+        return -1;
+    if (spec) {
+        mark = jp_key(p, "spec");
+        if (jp_get_int(p, spec, "replicas", 0, false, &d->replicas, err) < 0 ||
+            jp_get(p, spec, "selector", JK_OBJECT, false, &sel, err) < 0)
+            return -1;
+        if (sel) {
+            size_t mark2 = jp_key(p, "selector");
+
+            if (jp_get_map(p, sel, "matchLabels", false, &d->selector, err) < 0)
+                return -1;
+            jp_pop(p, mark2);
+        }
+        if (jp_get(p, spec, "template", JK_OBJECT, false, &tmpl, err) < 0)
+            return -1;
+        if (tmpl) {
+            jp_key(p, "template");
+            if (jp_get(p, tmpl, "spec", JK_OBJECT, false, &pod_spec, err) < 0)
+                return -1;
+            if (pod_spec) {
+                jp_key(p, "spec");
+                if (jp_get(p, pod_spec, "nodeSelector", JK_OBJECT, false, &node_sel, err) < 0)
+                    return -1;
+                if (node_sel) {
+                    size_t mark2 = jp_key(p, "nodeSelector");
+                    const char *product = NULL;
+
+                    for (size_t v = 0; v < GPU_VENDORS && !product; v++)
+                        if (jp_get_string(p, node_sel, gpu_product_keys[v], false, &product,
+                                          err) < 0)
+                            return -1;
+                    d->node_selector_accelerator = wva_xstrdup(product);
+                    jp_pop(p, mark2);
+                }
+                if (pod_spec_gpus(p, pod_spec, true, &d->gpu_request, err) < 0)
+                    return -1;
+            }
+        }
+        jp_pop(p, mark);
+    }
+
+    if (jp_get(p, item, "status", JK_OBJECT, false, &status, err) < 0)
+        return -1;
+    if (status) {
+        mark = jp_key(p, "status");
+        if (jp_get_int(p, status, "readyReplicas", 0, false, &d->ready_replicas, err) < 0)
+            return -1;
+        jp_pop(p, mark);
+    }
+    return 0;
+}
+
+static int read_owner_replicaset(struct jpath *p, const struct meta *m, const char **owner,
+                                 struct wva_error *err)
+{
+    struct json_object *refs;
+    size_t mark = jp_key(p, "metadata"), n;
+
+    *owner = NULL;
+    if (jp_get(p, m->obj, "ownerReferences", JK_ARRAY, false, &refs, err) < 0)
+        return -1;
+    if (refs) {
+        jp_key(p, "ownerReferences");
+        n = json_object_array_length(refs);
+        for (size_t i = 0; i < n && !*owner; i++) {
+            struct json_object *ref = json_object_array_get_idx(refs, i);
+            size_t mark2 = jp_index(p, i);
+            const char *kind;
+
+            if (jp_check(p, ref, JK_OBJECT, err) < 0 ||
+                jp_get_string(p, ref, "kind", false, &kind, err) < 0)
+                return -1;
+            if (kind && strcmp(kind, "ReplicaSet") == 0 &&
+                jp_get_string(p, ref, "name", true, owner, err) < 0)
+                return -1;
+            jp_pop(p, mark2);
+        }
+    }
+    jp_pop(p, mark);
+    return 0;
+}
+
+static int read_pod(struct jpath *p, struct json_object *item, void *dst, struct wva_error *err)
+{
+    static const char *const hash_key[] = {"pod-template-hash"};
+    struct wva_pod *pod = dst;
+    struct json_object *spec, *status;
+    const char *s;
+    size_t which, mark;
+    struct meta m;
+
+    if (read_metadata(p, item, true, &m, NULL, NULL, err) < 0)
+        return -1;
+    pod->namespace_name = wva_xstrdup(m.ns);
+    pod->name = wva_xstrdup(m.name);
+    pod->terminating = m.deleting;
+    if (read_owner_replicaset(p, &m, &s, err) < 0)
+        return -1;
+    pod->owner_replicaset = wva_xstrdup(s);
+    if (read_label(p, &m, hash_key, 1, &s, &which, err) < 0)
+        return -1;
+    pod->pod_template_hash = wva_xstrdup(s);
+
+    if (jp_get(p, item, "spec", JK_OBJECT, false, &spec, err) < 0)
+        return -1;
+    if (spec) {
+        mark = jp_key(p, "spec");
+        if (jp_get_string(p, spec, "nodeName", false, &s, err) < 0)
+            return -1;
+        pod->node_name = wva_xstrdup(s);
+        if (pod_spec_gpus(p, spec, false, &pod->gpu_request, err) < 0)
+            return -1;
+        jp_pop(p, mark);
+    }
+    if (jp_get(p, item, "status", JK_OBJECT, false, &status, err) < 0)
+        return -1;
+    if (status) {
+        mark = jp_key(p, "status");
+        if (jp_get_string(p, status, "phase", false, &s, err) < 0)
+            return -1;
+        pod->phase = wva_xstrdup(s);
+        jp_pop(p, mark);
+    }
+    return 0;
+}
+
+static int read_node(struct jpath *p, struct json_object *item, void *dst, struct wva_error *err)
+{
+    struct wva_node *node = dst;
+    struct json_object *spec, *status, *alloc;
+    const char *product;
+    size_t vendor = 0, mark;
+    bool unschedulable = false;
+    struct meta m;
+    struct json_object *flag;
+
+    if (read_metadata(p, item, false, &m, NULL, NULL, err) < 0)
+        return -1;
+    node->name = wva_xstrdup(m.name);
+    if (read_label(p, &m, gpu_product_keys, GPU_VENDORS, &product, &vendor, err) < 0)
+        return -1;
+    node->accelerator = wva_xstrdup(product);
+
+    if (jp_get(p, item, "spec", JK_OBJECT, false, &spec, err) < 0)
+        return -1;
+    if (spec) {
+        mark = jp_key(p, "spec");
+        if (jp_get(p, spec, "unschedulable", JK_BOOL, false, &flag, err) < 0)
+            return -1;
+        unschedulable = flag && json_object_get_boolean(flag);
+        jp_pop(p, mark);
+    }
+    node->unschedulable = unschedulable;
+
+    if (jp_get(p, item, "status", JK_OBJECT, false, &status, err) < 0)
+        return -1;
+    if (status) {
+        mark = jp_key(p, "status");
+        if (jp_get(p, status, "allocatable", JK_OBJECT, false, &alloc, err) < 0)
+            return -1;
+        if (alloc) {
+            /* The labelled vendor's GPUs; without a product label, the first
+             * vendor present (such a node is not in any inventory anyway). */
+            size_t first = product ? vendor : 0, last = product ? vendor + 1 : GPU_VENDORS;
+            int rc = 0;
+
+            jp_key(p, "allocatable");
+            for (size_t v = first; v < last && rc == 0; v++)
+                if ((rc = jp_get_quantity(p, alloc, gpu_resource_keys[v],
+                                          &node->allocatable_gpus, err)) < 0)
+                    return -1;
+        }
+        jp_pop(p, mark);
+    }
+    return 0;
+}
+
+static int read_configmap(struct jpath *p, struct json_object *item, void *dst,
+                          struct wva_error *err)
+{
+    struct wva_configmap *cm = dst;
+    struct meta m;
+
+    if (read_metadata(p, item, true, &m, NULL, NULL, err) < 0)
+        return -1;
+    cm->namespace_name = wva_xstrdup(m.ns);
+    cm->name = wva_xstrdup(m.name);
+    return jp_get_map(p, item, "data", false, &cm->data, err) < 0 ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* VariantAutoscalings: strict metadata, lenient spec and status         */
+
+/* Only the first problem is kept: the SPEC's checks are ordered and the
+ * first failing one is what the user is told to fix. */
+static void spec_problem(struct wva_va *va, const struct wva_error *e)
+{
+    if (!va->spec_problem)
+        va->spec_problem = wva_xstrdup(e->msg);
+}
+
+/* A required non-empty string of the spec; empty counts as missing. */
+static struct json_object *spec_string(struct jpath *p, struct json_object *obj,
+                                       const char *key, char **dst, struct wva_va *va)
+{
+    struct json_object *v;
+    struct wva_error e;
+
+    if (jp_get(p, obj, key, JK_STRING, true, &v, &e) < 0) {
+        spec_problem(va, &e);
+        return NULL;
+    }
+    if (!json_object_get_string_len(v)) {
+        jp_fail_at(p, key, &e, "missing");
+        spec_problem(va, &e);
+        return NULL;
+    }
+    *dst = wva_xstrdup(json_object_get_string(v));
+    return v;
+}
+
+/* One spec.metrics entry: exactly {name, target}. */
+static int read_metric_target(struct jpath *p, struct json_object *entry,
+                              struct wva_metric_target *out, struct wva_error *err)
+{
+    struct json_object_iterator it, end;
+    struct json_object *target;
+    const char *name;
+    char buf[DESCRIBE_MAX];
+
+    if (jp_check(p, entry, JK_OBJECT, err) < 0)
+        return -1;
+    it = json_object_iter_begin(entry);
+    end = json_object_iter_end(entry);
+    for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+        const char *key = json_object_iter_peek_name(&it);
+
+        if (strcmp(key, "name") != 0 && strcmp(key, "target") != 0)
+            return jp_fail(p, err, "unknown key \"%.64s\"", key);
+    }
+    if (jp_get_string(p, entry, "name", true, &name, err) < 0)
+        return -1;
+    if (!is_metric_name(name))
+        return jp_fail_at(p, "name", err, "%s is not a Prometheus metric name",
+                          describe(json_object_object_get(entry, "name"), buf, sizeof(buf)));
+    if (jp_get(p, entry, "target", JK_NUMBER, true, &target, err) < 0)
+        return -1;
+    out->target = json_object_get_double(target);
+    if (!(out->target > 0) || !isfinite(out->target))
+        return jp_fail_at(p, "target", err, "expected number > 0, got %s",
+                          describe(target, buf, sizeof(buf)));
+    out->name = wva_xstrdup(name);
+    return 0;
+}
+
+/* Read the spec leniently (SPEC section 4 check InvalidSpec, in order).
+ * Everything that reads fine is kept, even after a problem, so the plan
+ * can still show the target and model of a skipped VA. */
+static void read_va_spec(struct json_object *item, struct wva_va *va)
+{
+    struct jpath path = {{0}, 0};
+    struct jpath *p = &path;
+    struct json_object *spec = NULL, *ref = NULL, *kind, *v, *metrics;
+    struct wva_error e;
+    int max = -1;
+    bool have_min_max = true;
+
+    va->variant_cost = 10.0;
+    va->min_replicas = 0;
+    va->max_replicas = -1;
+    va->priority = 0;
+
+    if (jp_get(p, item, "spec", JK_OBJECT, true, &spec, &e) < 0) {
+        spec_problem(va, &e);
+        goto out;
+    }
+    jp_key(p, "spec");
+    if (jp_get(p, spec, "scaleTargetRef", JK_OBJECT, true, &ref, &e) < 0)
+        spec_problem(va, &e);
+    if (ref) {
+        size_t mark = jp_key(p, "scaleTargetRef");
+
+        spec_string(p, ref, "name", &va->target_name, va);
+        kind = spec_string(p, ref, "kind", &va->target_kind, va);
+        if (kind && strcmp(va->target_kind, "Deployment") != 0) {
+            char buf[DESCRIBE_MAX];
+
+            jp_fail_at(p, "kind", &e, "%s is not Deployment", describe(kind, buf, sizeof(buf)));
+            spec_problem(va, &e);
+        }
+        jp_pop(p, mark);
+    }
+    spec_string(p, spec, "modelID", &va->model_id, va);
+
+    if (jp_get(p, spec, "variantCost", JK_STRING, false, &v, &e) < 0) {
+        spec_problem(va, &e);
+    } else if (v) {
+        const char *text = json_object_get_string(v);
+        char buf[DESCRIBE_MAX];
+        double cost;
+
+        if (!is_decimal(text)) {
+            jp_fail_at(p, "variantCost", &e, "%s does not match ^\\d+(\\.\\d+)?$",
+                       describe(v, buf, sizeof(buf)));
+            spec_problem(va, &e);
+        } else if (!isfinite(cost = strtod(text, NULL))) {
+            jp_fail_at(p, "variantCost", &e, "%s is out of range", describe(v, buf, sizeof(buf)));
+            spec_problem(va, &e);
+        } else {
+            va->variant_cost = cost;
+        }
+    }
+
+    if (jp_get_int(p, spec, "minReplicas", 0, false, &va->min_replicas, &e) < 0) {
+        spec_problem(va, &e);
+        have_min_max = false;
+    }
+    if (jp_get_int(p, spec, "maxReplicas", 0, false, &max, &e) < 0) {
+        spec_problem(va, &e);
+        have_min_max = false;
+    }
+    va->max_replicas = max;
+    if (have_min_max && max >= 0 && va->min_replicas > max) {
+        wva_error_set(&e, "spec.minReplicas %d > spec.maxReplicas %d", va->min_replicas, max);
+        spec_problem(va, &e);
+    }
+    if (jp_get_int(p, spec, "priority", INT_MIN, false, &va->priority, &e) < 0)
+        spec_problem(va, &e);
+
+    if (jp_get(p, spec, "metrics", JK_ARRAY, false, &metrics, &e) < 0)
+        spec_problem(va, &e);
+    if (metrics) {
+        size_t n = json_object_array_length(metrics);
+        size_t mark = jp_key(p, "metrics");
+
+        va->metrics = n ? wva_xcalloc(n, sizeof(va->metrics[0])) : NULL;
+        for (size_t i = 0; i < n; i++) {
+            size_t mark2 = jp_index(p, i);
+
+            if (read_metric_target(p, json_object_array_get_idx(metrics, i),
+                                   &va->metrics[va->metrics_count], &e) < 0)
+                spec_problem(va, &e);
+            else
+                va->metrics_count++;
+            jp_pop(p, mark2);
+        }
+        jp_pop(p, mark);
+    }
+
+out:
+    if (va->spec_problem && json_object_object_get_ex(item, "spec", &spec))
+        va->raw_spec_json = wva_xstrdup(json_object_to_json_string_ext(
+            spec, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* A string of the status, or NULL when absent or of another type. */
+static char *status_string(struct jpath *p, struct json_object *obj, const char *key)
+{
+    struct wva_error ignored;
+    const char *s;
+
+    return jp_get_string(p, obj, key, false, &s, &ignored) > 0 ? wva_xstrdup(s) : NULL;
+}
+
+/* The status is ours (written by a previous run): anything unexpected there
+ * is read as absent rather than failing the run. */
+static void read_va_status(struct json_object *item, struct wva_va *va)
+{
+    struct jpath path = {{0}, 0};
+    struct jpath *p = &path;
+    struct json_object *status, *alloc, *conds;
+    struct wva_error ignored;
+    const char *text;
+    size_t n;
+
+    va->status_desired_replicas = -1;
+    va->status_last_run_time = -1;
+    if (jp_get(p, item, "status", JK_OBJECT, false, &status, &ignored) <= 0)
+        return;
+    if (jp_get(p, status, "desiredOptimizedAlloc", JK_OBJECT, false, &alloc, &ignored) > 0) {
+        double t;
+
+        jp_get_int(p, alloc, "numReplicas", 0, false, &va->status_desired_replicas, &ignored);
+        va->status_accelerator = status_string(p, alloc, "accelerator");
+        if (jp_get_string(p, alloc, "lastRunTime", false, &text, &ignored) > 0 &&
+            parse_rfc3339(text, &t))
+            va->status_last_run_time = t;
+    }
+    if (jp_get(p, status, "conditions", JK_ARRAY, false, &conds, &ignored) <= 0)
+        return;
+    n = json_object_array_length(conds);
+    va->conditions = n ? wva_xcalloc(n, sizeof(va->conditions[0])) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *c = json_object_array_get_idx(conds, i);
+        struct wva_condition *cond = &va->conditions[va->conditions_count];
+
+        if (jp_check(p, c, JK_OBJECT, &ignored) < 0)
+            continue;
+        cond->type = status_string(p, c, "type");
+        cond->status = status_string(p, c, "status");
+        cond->reason = status_string(p, c, "reason");
+        cond->message = status_string(p, c, "message");
+        cond->last_transition_time = status_string(p, c, "lastTransitionTime");
+        va->conditions_count++;
+    }
+}
+
+static int read_va(struct jpath *p, struct json_object *item, void *dst, struct wva_error *err)
+{
+    struct wva_va *va = dst;
+    struct meta m;
+
+    if (read_metadata(p, item, true, &m, &va->labels, NULL, err) < 0)
+        return -1;
+    va->namespace_name = wva_xstrdup(m.ns);
+    va->name = wva_xstrdup(m.name);
+    va->resource_version = wva_xstrdup(m.resource_version);
+    read_va_spec(item, va);
+    read_va_status(item, va);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lists, metrics, the document                                         */
+
+typedef int (*item_reader)(struct jpath *p, struct json_object *item, void *dst,
+                           struct wva_error *err);
+
+/* A Kubernetes List object at root[key].  *items and *count are set before the
+ * items are read, so a failure part-way leaves zeroed entries that
+ * snapshot_free handles. */
+static int read_list(struct jpath *p, struct json_object *root, const char *key, bool required,
+                     size_t item_size, item_reader read_item, void **items, size_t *count,
+                     struct wva_error *err)
+{
+    struct json_object *list, *arr;
+    size_t mark, n;
+    int rc = jp_get(p, root, key, JK_OBJECT, required, &list, err);
+
+    *items = NULL;
+    *count = 0;
+    if (rc <= 0)
+        return rc;
+    mark = jp_key(p, key);
+    if (!json_object_object_get_ex(list, "items", NULL))
+        return jp_fail_at(p, "items", err, "missing");
+    /* "items": null is how Go writes an empty list. */
+    if (jp_get(p, list, "items", JK_ARRAY, false, &arr, err) < 0)
+        return -1;
+    n = arr ? json_object_array_length(arr) : 0;
+    *items = n ? wva_xcalloc(n, item_size) : NULL;
+    *count = n;
+    jp_key(p, "items");
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *item = json_object_array_get_idx(arr, i);
+        size_t mark2 = jp_index(p, i);
+
+        if (jp_check(p, item, JK_OBJECT, err) < 0 ||
+            read_item(p, item, (char *)*items + i * item_size, err) < 0)
+            return -1;
+        jp_pop(p, mark2);
+    }
+    jp_pop(p, mark);
+    return 1;
+}
+
+/* "<number ts>, "<string value>"" of one instant-vector sample. */
+static int read_sample_value(struct jpath *p, struct json_object *sample, double *value,
+                             struct wva_error *err)
+{
+    struct json_object *pair, *v;
+    char buf[DESCRIBE_MAX];
+    const char *text;
+    char *endp;
+    size_t mark, mark2, n;
+
+    if (jp_get(p, sample, "value", JK_ARRAY, true, &pair, err) < 0)
+        return -1;
+    mark = jp_key(p, "value");
+    n = json_object_array_length(pair);
+    if (n != 2)
+        return jp_fail(p, err, "expected [timestamp, \"value\"], got array of %zu", n);
+    mark2 = jp_index(p, 0);
+    if (jp_check(p, json_object_array_get_idx(pair, 0), JK_NUMBER, err) < 0)
+        return -1;
+    jp_pop(p, mark2);
+    jp_index(p, 1);
+    v = json_object_array_get_idx(pair, 1);
+    if (jp_check(p, v, JK_STRING, err) < 0)
+        return -1;
+    text = json_object_get_string(v);
+    errno = 0;
+    *value = strtod(text, &endp);
+    /* strtod also takes "NaN" and "+Inf", which is how Prometheus writes
+     * them; leading blanks and trailing junk are not numbers. */
+    if (!text[0] || isspace((unsigned char)text[0]) || *endp)
+        return jp_fail(p, err, "expected numeric string, got %s", describe(v, buf, sizeof(buf)));
+    jp_pop(p, mark);
+    return 0;
+}
+
+/* An instant-vector result array; NaN/Inf samples are dropped (counted). */
+static int read_series(struct jpath *p, struct json_object *arr, struct wva_series *out,
+                       size_t *dropped, struct wva_error *err)
+{
+    size_t n = json_object_array_length(arr);
+
+    out->items = n ? wva_xcalloc(n, sizeof(out->items[0])) : NULL;
+    out->count = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *sample = json_object_array_get_idx(arr, i);
+        struct wva_sample *s = &out->items[out->count];
+        size_t mark = jp_index(p, i);
+
+        /* s->labels is filled in place; on failure the caller frees the
+         * series including this slot, so count covers it. */
+        out->count++;
+        if (jp_check(p, sample, JK_OBJECT, err) < 0 ||
+            jp_get_map(p, sample, "metric", false, &s->labels, err) < 0 ||
+            read_sample_value(p, sample, &s->value, err) < 0)
+            return -1;
+        if (!isfinite(s->value)) {
+            wva_kvlist_free(&s->labels);
+            out->count--;
+            (*dropped)++;
+        }
+        jp_pop(p, mark);
+    }
+    return 0;
+}
+
+static const struct {
+    const char *key;
+    size_t offset;
+} metric_fields[] = {
+    {"kvCacheUsage", offsetof(struct wva_metrics, kv_cache_usage)},
+    {"queueLength", offsetof(struct wva_metrics, queue_length)},
+    {"cacheConfig", offsetof(struct wva_metrics, cache_config)},
+    {"requestCount", offsetof(struct wva_metrics, request_count)},
+    {"gatewayQueue", offsetof(struct wva_metrics, gateway_queue)},
+};
+#define METRIC_FIELDS (sizeof(metric_fields) / sizeof(metric_fields[0]))
+
+static int read_metrics(struct jpath *p, struct json_object *root, struct wva_metrics *m,
+                        struct wva_error *err)
+{
+    struct json_object *obj, *arr, *custom;
+    struct json_object_iterator it, end;
+    const char *prom_error;
+    size_t mark, n;
+    int rc = jp_get(p, root, "metrics", JK_OBJECT, false, &obj, err);
+
+    if (rc <= 0)
+        return rc;
+    mark = jp_key(p, "metrics");
+    for (size_t f = 0; f < METRIC_FIELDS; f++) {
+        struct wva_series *series = (struct wva_series *)((char *)m + metric_fields[f].offset);
+        size_t mark2;
+
+        if (jp_get(p, obj, metric_fields[f].key, JK_ARRAY, false, &arr, err) < 0)
+            return -1;
+        if (!arr)
+            continue;
+        mark2 = jp_key(p, metric_fields[f].key);
+        if (read_series(p, arr, series, &m->nonfinite_dropped, err) < 0)
+            return -1;
+        jp_pop(p, mark2);
+    }
+    if (jp_get(p, obj, "custom", JK_OBJECT, false, &custom, err) < 0)
+        return -1;
+    if (custom) {
+        size_t mark_custom = jp_key(p, "custom");
+
+        n = (size_t)json_object_object_length(custom);
+        m->custom = n ? wva_xcalloc(n, sizeof(m->custom[0])) : NULL;
+        it = json_object_iter_begin(custom);
+        end = json_object_iter_end(custom);
+        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+            const char *name = json_object_iter_peek_name(&it);
+            struct wva_custom_series *cs = &m->custom[m->custom_count++];
+            size_t mark2 = jp_key(p, name);
+
+            cs->metric = wva_xstrdup(name);
+            if (jp_check(p, json_object_iter_peek_value(&it), JK_ARRAY, err) < 0 ||
+                read_series(p, json_object_iter_peek_value(&it), &cs->series,
+                            &m->nonfinite_dropped, err) < 0)
+                return -1;
+            jp_pop(p, mark2);
+        }
+        jp_pop(p, mark_custom);
+    }
+    if (jp_get_string(p, obj, "prometheusError", false, &prom_error, err) < 0)
+        return -1;
+    m->prometheus_error = wva_xstrdup(prom_error);
+    jp_pop(p, mark);
+    return 0;
+}
+
+static int read_document(struct json_object *root, struct wva_snapshot *snap,
+                         struct wva_error *err)
+{
+    struct jpath path = {{0}, 0};
+    struct jpath *p = &path;
+    struct json_object *v;
+    char buf[DESCRIBE_MAX];
+    const char *text;
+    void *items;
+    int version = 0, rc;
+
+    if (jp_check(p, root, JK_OBJECT, err) < 0 ||
+        jp_get_string(p, root, "kind", true, &text, err) < 0)
+        return -1;
+    if (strcmp(text, "WVASnapshot") != 0)
+        return jp_fail_at(p, "kind", err, "expected \"WVASnapshot\", got %s",
+                          describe(json_object_object_get(root, "kind"), buf, sizeof(buf)));
+    if (jp_get_int(p, root, "version", INT_MIN, true, &version, err) < 0)
+        return -1;
+    if (version != SNAPSHOT_VERSION)
+        return jp_fail_at(p, "version", err, "expected %d, got %d", SNAPSHOT_VERSION, version);
+    if (jp_get(p, root, "capturedAt", JK_STRING, true, &v, err) < 0)
+        return -1;
+    if (!parse_rfc3339(json_object_get_string(v), &snap->captured_at_epoch))
+        return jp_fail_at(p, "capturedAt", err, "expected RFC 3339 timestamp, got %s",
+                          describe(v, buf, sizeof(buf)));
+    snap->captured_at = wva_xstrdup(json_object_get_string(v));
+    if (jp_get_map(p, root, "settings", true, &snap->settings, err) < 0)
+        return -1;
+
+#define READ_LIST(key, required, field, reader)                                           \
+    do {                                                                                  \
+        rc = read_list(p, root, key, required, sizeof(snap->field[0]), reader, &items,   \
+                       &snap->field##_count, err);                                        \
+        snap->field = items;                                                              \
+        if (rc < 0)                                                                       \
+            return -1;                                                                    \
+    } while (0)
+    READ_LIST("namespaces", true, namespaces, read_namespace);
+    READ_LIST("variantAutoscalings", true, vas, read_va);
+    READ_LIST("deployments", true, deployments, read_deployment);
+    READ_LIST("pods", true, pods, read_pod);
+    READ_LIST("configMaps", true, configmaps, read_configmap);
+    READ_LIST("nodes", false, nodes, read_node);
+#undef READ_LIST
+    snap->has_nodes = rc > 0;
+    return read_metrics(p, root, &snap->metrics, err);
+}
+
+/* Byte offset to "line L, column C" for a parse error. */
+static void locate(const char *text, size_t offset, size_t *line, size_t *col)
+{
+    const char *nl;
+    const char *start = text;
+
+    *line = 1;
+    while ((nl = memchr(start, '\n', offset - (size_t)(start - text))) != NULL) {
+        (*line)++;
+        start = nl + 1;
+    }
+    *col = offset - (size_t)(start - text) + 1;
+}
+
+static int parse_json(const char *text, size_t len, struct json_object **out,
+                      struct wva_error *err)
+{
+    struct json_tokener *tok = json_tokener_new_ex(SNAPSHOT_MAX_DEPTH);
+    enum json_tokener_error jerr;
+    size_t offset, line, col;
+
+    *out = NULL;
+    if (!tok) {
+        wva_error_set(err, "not valid JSON: cannot allocate the parser");
+        return -1;
+    }
+    /* Strict: no comments, single quotes or NaN literals, nothing after the
+     * document; and valid UTF-8. */
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    *out = json_tokener_parse_ex(tok, text, (int)len);
+    jerr = json_tokener_get_error(tok);
+    offset = json_tokener_get_parse_end(tok);
+    if (jerr == json_tokener_continue) {
+        /* All of the document is here: the terminating NUL ends a trailing
+         * literal or reports the truncation. */
+        *out = json_tokener_parse_ex(tok, "", 1);
+        jerr = json_tokener_get_error(tok);
+        offset = len;
+    }
+    json_tokener_free(tok);
+    if (jerr == json_tokener_success && *out)
+        return 0;
+    json_object_put(*out);
+    *out = NULL;
+    if (offset > len)
+        offset = len;
+    locate(text, offset, &line, &col);
+    wva_error_set(err, "not valid JSON: %s at line %zu, column %zu (byte %zu)",
+                  jerr == json_tokener_continue ? "unexpected end of data"
+                                                : json_tokener_error_desc(jerr),
+                  line, col, offset);
+    return -1;
+}
+
+int snapshot_parse(const char *text, size_t len, struct wva_snapshot **out,
+                   struct wva_error *err)
+{
+    struct json_object *root = NULL;
+    struct wva_snapshot *snap = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    if (len > SNAPSHOT_MAX_BYTES) {
+        wva_error_set(err, "snapshot is %zu bytes, more than the 512 MiB limit", len);
+        goto out;
+    }
+    if (parse_json(text, len, &root, err) < 0)
+        goto out;
+    snap = wva_xcalloc(1, sizeof(*snap));
+    if (read_document(root, snap, err) < 0)
+        goto out;
+    snapshot_finish(snap);
+    *out = snap;
+    snap = NULL;
+    rc = 0;
+out:
+    json_object_put(root);
+    snapshot_free(snap);
+    return rc;
+}
+
+int snapshot_load_file(const char *path, struct wva_snapshot **out, struct wva_error *err)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    struct wva_strbuf sb = WVA_STRBUF_INIT;
+    FILE *f = NULL;
+    char chunk[1 << 16];
+    size_t n;
+    int rc = -1;
+
+    *out = NULL;
+    f = is_stdin ? stdin : fopen(path, "rb");
+    if (!f) {
+        wva_error_set(err, "snapshot %s: cannot open: %s", path, strerror(errno));
+        goto out;
+    }
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (sb.len + n > SNAPSHOT_MAX_BYTES) {
+            wva_error_set(err, "snapshot %s: file is larger than the 512 MiB limit", path);
+            goto out;
+        }
+        wva_strbuf_add(&sb, chunk, n);
+    }
+    if (ferror(f)) {
+        wva_error_set(err, "snapshot %s: read error: %s", path, strerror(errno));
+        goto out;
+    }
+    if (snapshot_parse(wva_strbuf_str(&sb), sb.len, out, err) < 0) {
+        wva_error_prefix(err, "snapshot %s: ", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (f && !is_stdin)
+        fclose(f);
+    wva_strbuf_release(&sb);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lookup indexes                                                       */
+
+struct index_entry {
+    const char *ns;         /* "" for cluster-scoped kinds */
+    const char *name;
+    size_t pos;             /* position in the snapshot's array */
+};
+
+struct wva_snapshot_index {
+    struct index_entry *namespaces;
+    struct index_entry *deployments;
+    struct index_entry *configmaps;
+};
+
+static int index_cmp(const void *a, const void *b)
+{
+    const struct index_entry *x = a, *y = b;
+    int c = strcmp(x->ns, y->ns);
+
+    if (!c)
+        c = strcmp(x->name, y->name);
+    if (!c)
+        c = (x->pos > y->pos) - (x->pos < y->pos);
+    return c;
+}
+
+/* Sorted (ns, name, pos) for the items of one array; ns_off is SIZE_MAX for
+ * cluster-scoped kinds.  Items without a name are left out. */
+static struct index_entry *index_build(const void *items, size_t count, size_t stride,
+                                       size_t ns_off, size_t name_off)
+{
+    struct index_entry *idx = wva_xcalloc(count ? count : 1, sizeof(*idx));
+    size_t n = 0;
+
+    for (size_t i = 0; i < count; i++) {
+        const char *item = (const char *)items + i * stride;
+        const char *ns = ns_off == SIZE_MAX ? "" : *(char *const *)(item + ns_off);
+        const char *name = *(char *const *)(item + name_off);
+
+        if (!name)
+            continue;
+        idx[n].ns = ns ? ns : "";
+        idx[n].name = name;
+        idx[n].pos = i;
+        n++;
+    }
+    qsort(idx, n, sizeof(*idx), index_cmp);
+    /* a terminator so the lookups know the length without another field */
+    idx = wva_xrealloc(idx, (n + 1) * sizeof(*idx));
+    idx[n].ns = idx[n].name = NULL;
+    return idx;
+}
+
+/* Position of the first (ns, name) entry, or SIZE_MAX. */
+static size_t index_find(const struct index_entry *idx, const char *ns, const char *name)
+{
+    size_t lo = 0, hi = 0;
+    struct index_entry key = {ns ? ns : "", name, 0};
+
+    while (idx[hi].name)
+        hi++;
+    /* hi is the length: a lower bound over [lo, hi) */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (index_cmp(&idx[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (idx[lo].name && strcmp(idx[lo].ns, key.ns) == 0 && strcmp(idx[lo].name, name) == 0)
+        return idx[lo].pos;
+    return SIZE_MAX;
+}
+
+static void index_free(struct wva_snapshot_index *ix)
+{
+    if (!ix)
+        return;
+    free(ix->namespaces);
+    free(ix->deployments);
+    free(ix->configmaps);
+    free(ix);
+}
+
+void snapshot_finish(struct wva_snapshot *snap)
+{
+    struct wva_snapshot_index *ix;
+
+    if (!snap)
+        return;
+    index_free(snap->index);
+    ix = wva_xcalloc(1, sizeof(*ix));
+    ix->namespaces = index_build(snap->namespaces, snap->namespaces_count,
+                                    sizeof(snap->namespaces[0]), SIZE_MAX,
+                                    offsetof(struct wva_namespace, name));
+    ix->deployments = index_build(snap->deployments, snap->deployments_count,
+                                     sizeof(snap->deployments[0]),
+                                     offsetof(struct wva_deployment, namespace_name),
+                                     offsetof(struct wva_deployment, name));
+    ix->configmaps = index_build(snap->configmaps, snap->configmaps_count,
+                                    sizeof(snap->configmaps[0]),
+                                    offsetof(struct wva_configmap, namespace_name),
+                                    offsetof(struct wva_configmap, name));
+    snap->index = ix;
+}
+
+const struct wva_namespace *snapshot_find_namespace(const struct wva_snapshot *snap,
+                                                    const char *name)
+{
+    size_t pos;
+
+    if (!snap || !name)
+        return NULL;
+    if (snap->index) {
+        pos = index_find(snap->index->namespaces, "", name);
+        return pos == SIZE_MAX ? NULL : &snap->namespaces[pos];
+    }
+    for (pos = 0; pos < snap->namespaces_count; pos++)
+        if (snap->namespaces[pos].name && strcmp(snap->namespaces[pos].name, name) == 0)
+            return &snap->namespaces[pos];
+    return NULL;
+}
+
+/* Linear fallback for snapshots built without snapshot_finish. */
+static bool same_ns_name(const char *ns_a, const char *name_a, const char *ns_b,
+                         const char *name_b)
+{
+    return name_a && strcmp(name_a, name_b) == 0 && strcmp(ns_a ? ns_a : "", ns_b) == 0;
+}
+
+const struct wva_deployment *snapshot_find_deployment(const struct wva_snapshot *snap,
+                                                      const char *ns, const char *name)
+{
+    size_t pos;
+
+    if (!snap || !name)
+        return NULL;
+    if (snap->index) {
+        pos = index_find(snap->index->deployments, ns, name);
+        return pos == SIZE_MAX ? NULL : &snap->deployments[pos];
+    }
+    for (pos = 0; pos < snap->deployments_count; pos++)
+        if (same_ns_name(snap->deployments[pos].namespace_name, snap->deployments[pos].name,
+                         ns ? ns : "", name))
+            return &snap->deployments[pos];
+    return NULL;
+}
+
+const struct wva_configmap *snapshot_find_configmap(const struct wva_snapshot *snap,
+                                                    const char *ns, const char *name)
+{
+    size_t pos;
+
+    if (!snap || !name)
+        return NULL;
+    if (snap->index) {
+        pos = index_find(snap->index->configmaps, ns, name);
+        return pos == SIZE_MAX ? NULL : &snap->configmaps[pos];
+    }
+    for (pos = 0; pos < snap->configmaps_count; pos++)
+        if (same_ns_name(snap->configmaps[pos].namespace_name, snap->configmaps[pos].name,
+                         ns ? ns : "", name))
+            return &snap->configmaps[pos];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Serialisation                                                        */
+
+static void put(struct json_object *obj, const char *key, struct json_object *v)
+{
+    json_object_object_add(obj, key, v);
+}
+
+static void put_string(struct json_object *obj, const char *key, const char *value)
+{
+    if (value)
+        put(obj, key, json_object_new_string(value));
+}
+
+static void put_map(struct json_object *obj, const char *key, const struct wva_kvlist *list)
+{
+    struct json_object *map;
+
+    if (!list->count)
+        return;
+    map = json_object_new_object();
+    for (size_t i = 0; i < list->count; i++)
+        put_string(map, list->items[i].key, list->items[i].value);
+    put(obj, key, map);
+}
+
+/* A child object of obj, created on first use. */
+static struct json_object *child(struct json_object *obj, const char *key)
+{
+    struct json_object *c;
+
+    if (json_object_object_get_ex(obj, key, &c) && c)
+        return c;
+    c = json_object_new_object();
+    put(obj, key, c);
+    return c;
+}
+
+/* Whole counts as Kubernetes writes them ("2"); fractions as numbers. */
+static struct json_object *quantity_json(double q)
+{
+    char buf[64];
+
+    if (q == floor(q) && q < 1e15) {
+        snprintf(buf, sizeof(buf), "%.0f", q);
+        return json_object_new_string(buf);
+    }
+    return json_object_new_double(q);
+}
+
+/* The vendor a product label belongs to, so re-emitted keys look right. */
+static size_t product_vendor(const char *product)
+{
+    if (product && strncasecmp(product, "AMD", 3) == 0)
+        return 1;
+    if (product && strncasecmp(product, "Intel", 5) == 0)
+        return 2;
+    return 0;
+}
+
+/* A gpu request as one container, the way the readers will find it again. */
+static void put_gpu_containers(struct json_object *pod_spec, double gpus, const char *product)
+{
+    struct json_object *containers = json_object_new_array();
+    struct json_object *c = json_object_new_object();
+
+    put_string(c, "name", "main");
+    if (gpus > 0)
+        put(child(child(c, "resources"), "requests"),
+            gpu_resource_keys[product_vendor(product)], quantity_json(gpus));
+    json_object_array_add(containers, c);
+    put(pod_spec, "containers", containers);
+}
+
+static struct json_object *metadata_json(struct json_object *item, const char *ns,
+                                         const char *name, const char *rv, bool deleting,
+                                         const char *captured_at)
+{
+    struct json_object *md = child(item, "metadata");
+
+    put_string(md, "name", name);
+    put_string(md, "namespace", ns);
+    put_string(md, "resourceVersion", rv);
+    /* the original time is not kept: only "being deleted" matters */
+    if (deleting)
+        put_string(md, "deletionTimestamp", captured_at);
+    return md;
+}
+
+static struct json_object *list_json(struct json_object *root, const char *key,
+                                     const char *api_version, const char *kind)
+{
+    struct json_object *list = json_object_new_object();
+    struct json_object *items = json_object_new_array();
+
+    put_string(list, "apiVersion", api_version);
+    put_string(list, "kind", kind);
+    put(list, "items", items);
+    put(root, key, list);
+    return items;
+}
+
+/* The shortest plain decimal that reads back as the same double, so it
+ * still matches ^\d+(\.\d+)?$ (no exponent, unlike %g). */
+static void format_decimal(double d, char *buf, size_t size)
+{
+    for (int prec = 0; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*f", prec, d);
+        if (strtod(buf, NULL) == d)
+            return;
+    }
+}
+
+static struct json_object *va_spec_json(const struct wva_va *va)
+{
+    struct json_object *spec = json_object_new_object();
+    struct json_object *ref = child(spec, "scaleTargetRef");
+    char buf[400];
+
+    put_string(ref, "apiVersion", "apps/v1");
+    put_string(ref, "kind", va->target_kind);
+    put_string(ref, "name", va->target_name);
+    put_string(spec, "modelID", va->model_id);
+    format_decimal(va->variant_cost, buf, sizeof(buf));
+    put_string(spec, "variantCost", buf);
+    put(spec, "minReplicas", json_object_new_int(va->min_replicas));
+    if (va->max_replicas >= 0)
+        put(spec, "maxReplicas", json_object_new_int(va->max_replicas));
+    put(spec, "priority", json_object_new_int(va->priority));
+    if (va->metrics_count) {
+        struct json_object *arr = json_object_new_array();
+
+        for (size_t i = 0; i < va->metrics_count; i++) {
+            struct json_object *m = json_object_new_object();
+
+            put_string(m, "name", va->metrics[i].name);
+            put(m, "target", json_object_new_double(va->metrics[i].target));
+            json_object_array_add(arr, m);
+        }
+        put(spec, "metrics", arr);
+    }
+    return spec;
+}
+
+static void va_json(struct json_object *items, const struct wva_va *va)
+{
+    struct json_object *item = json_object_new_object();
+    struct json_object *md = metadata_json(item, va->namespace_name, va->name,
+                                           va->resource_version, false, NULL);
+    struct json_object *status = json_object_new_object();
+    char buf[32];
+
+    put_map(md, "labels", &va->labels);
+    if (!va->spec_problem) {
+        put(item, "spec", va_spec_json(va));
+    } else if (va->raw_spec_json) {
+        /* It came from json_object_to_json_string, so it parses; a NULL
+         * result is the JSON null, which also reproduces the problem. */
+        put(item, "spec", json_tokener_parse(va->raw_spec_json));
+    }
+    if (va->status_desired_replicas >= 0 || va->status_accelerator ||
+        va->status_last_run_time >= 0) {
+        struct json_object *alloc = child(status, "desiredOptimizedAlloc");
+
+        if (va->status_desired_replicas >= 0)
+            put(alloc, "numReplicas", json_object_new_int(va->status_desired_replicas));
+        put_string(alloc, "accelerator", va->status_accelerator);
+        if (va->status_last_run_time >= 0) {
+            format_rfc3339(va->status_last_run_time, buf, sizeof(buf));
+            put_string(alloc, "lastRunTime", buf);
+        }
+    }
+    if (va->conditions_count) {
+        struct json_object *conds = json_object_new_array();
+
+        for (size_t i = 0; i < va->conditions_count; i++) {
+            const struct wva_condition *c = &va->conditions[i];
+            struct json_object *o = json_object_new_object();
+
+            put_string(o, "type", c->type);
+            put_string(o, "status", c->status);
+            put_string(o, "reason", c->reason);
+            put_string(o, "message", c->message);
+            put_string(o, "lastTransitionTime", c->last_transition_time);
+            json_object_array_add(conds, o);
+        }
+        put(status, "conditions", conds);
+    }
+    put(item, "status", status);
+    json_object_array_add(items, item);
+}
+
+static void deployment_json(struct json_object *items, const struct wva_deployment *d,
+                            const char *captured_at)
+{
+    struct json_object *item = json_object_new_object();
+    struct json_object *spec = child(item, "spec");
+    struct json_object *pod_spec;
+    const char *product = d->node_selector_accelerator;
+
+    metadata_json(item, d->namespace_name, d->name, d->resource_version, d->deleting,
+                  captured_at);
+    put(spec, "replicas", json_object_new_int(d->replicas));
+    put_map(child(spec, "selector"), "matchLabels", &d->selector);
+    pod_spec = child(child(spec, "template"), "spec");
+    if (product)
+        put_string(child(pod_spec, "nodeSelector"), gpu_product_keys[product_vendor(product)],
+                   product);
+    put_gpu_containers(pod_spec, d->gpu_request, product);
+    put(child(item, "status"), "readyReplicas", json_object_new_int(d->ready_replicas));
+    json_object_array_add(items, item);
+}
+
+static void pod_json(struct json_object *items, const struct wva_pod *pod,
+                     const char *captured_at)
+{
+    struct json_object *item = json_object_new_object();
+    struct json_object *md = metadata_json(item, pod->namespace_name, pod->name, NULL,
+                                           pod->terminating, captured_at);
+    struct json_object *spec = child(item, "spec");
+
+    if (pod->pod_template_hash)
+        put_string(child(md, "labels"), "pod-template-hash", pod->pod_template_hash);
+    if (pod->owner_replicaset) {
+        struct json_object *refs = json_object_new_array();
+        struct json_object *ref = json_object_new_object();
+
+        put_string(ref, "apiVersion", "apps/v1");
+        put_string(ref, "kind", "ReplicaSet");
+        put_string(ref, "name", pod->owner_replicaset);
+        json_object_array_add(refs, ref);
+        put(md, "ownerReferences", refs);
+    }
+    put_string(spec, "nodeName", pod->node_name);
+    put_gpu_containers(spec, pod->gpu_request, NULL);
+    if (pod->phase)
+        put_string(child(item, "status"), "phase", pod->phase);
+    json_object_array_add(items, item);
+}
+
+static void node_json(struct json_object *items, const struct wva_node *node)
+{
+    struct json_object *item = json_object_new_object();
+    struct json_object *md = metadata_json(item, NULL, node->name, NULL, false, NULL);
+    size_t vendor = product_vendor(node->accelerator);
+
+    if (node->accelerator)
+        put_string(child(md, "labels"), gpu_product_keys[vendor], node->accelerator);
+    if (node->unschedulable)
+        put(child(item, "spec"), "unschedulable", json_object_new_boolean(1));
+    put(child(child(item, "status"), "allocatable"), gpu_resource_keys[vendor],
+        quantity_json(node->allocatable_gpus));
+    json_object_array_add(items, item);
+}
+
+static struct json_object *series_json(const struct wva_series *series, double ts)
+{
+    struct json_object *arr = json_object_new_array();
+    char buf[40];
+
+    for (size_t i = 0; i < series->count; i++) {
+        const struct wva_sample *s = &series->items[i];
+        struct json_object *o = json_object_new_object();
+        struct json_object *metric = json_object_new_object();
+        struct json_object *pair = json_object_new_array();
+
+        for (size_t k = 0; k < s->labels.count; k++)
+            put_string(metric, s->labels.items[k].key, s->labels.items[k].value);
+        put(o, "metric", metric);
+        json_object_array_add(pair, json_object_new_double(ts));
+        snprintf(buf, sizeof(buf), "%.17g", s->value);
+        json_object_array_add(pair, json_object_new_string(buf));
+        put(o, "value", pair);
+        json_object_array_add(arr, o);
+    }
+    return arr;
+}
+
+char *snapshot_to_json(const struct wva_snapshot *snap)
+{
+    struct json_object *root = json_object_new_object();
+    struct json_object *items, *metrics;
+    const char *captured_at = snap->captured_at;
+    char stamp[32];
+    char *text;
+
+    if (!captured_at) {
+        format_rfc3339(snap->captured_at_epoch, stamp, sizeof(stamp));
+        captured_at = stamp;
+    }
+    put_string(root, "kind", "WVASnapshot");
+    put(root, "version", json_object_new_int(SNAPSHOT_VERSION));
+    put_string(root, "capturedAt", captured_at);
+    put_map(root, "settings", &snap->settings);
+
+    items = list_json(root, "namespaces", "v1", "NamespaceList");
+    for (size_t i = 0; i < snap->namespaces_count; i++) {
+        const struct wva_namespace *ns = &snap->namespaces[i];
+        struct json_object *item = json_object_new_object();
+        struct json_object *md = metadata_json(item, NULL, ns->name, NULL, ns->deleting,
+                                               captured_at);
+
+        put_map(md, "labels", &ns->labels);
+        put_map(md, "annotations", &ns->annotations);
+        json_object_array_add(items, item);
+    }
+    items = list_json(root, "variantAutoscalings", "llmd.ai/v1alpha1",
+                      "VariantAutoscalingList");
+    for (size_t i = 0; i < snap->vas_count; i++)
+        va_json(items, &snap->vas[i]);
+    items = list_json(root, "deployments", "apps/v1", "DeploymentList");
+    for (size_t i = 0; i < snap->deployments_count; i++)
+        deployment_json(items, &snap->deployments[i], captured_at);
+    items = list_json(root, "pods", "v1", "PodList");
+    for (size_t i = 0; i < snap->pods_count; i++)
+        pod_json(items, &snap->pods[i], captured_at);
+    items = list_json(root, "configMaps", "v1", "ConfigMapList");
+    for (size_t i = 0; i < snap->configmaps_count; i++) {
+        const struct wva_configmap *cm = &snap->configmaps[i];
+        struct json_object *item = json_object_new_object();
+
+        metadata_json(item, cm->namespace_name, cm->name, NULL, false, NULL);
+        put_map(item, "data", &cm->data);
+        json_object_array_add(items, item);
+    }
+    if (snap->has_nodes) {
+        items = list_json(root, "nodes", "v1", "NodeList");
+        for (size_t i = 0; i < snap->nodes_count; i++)
+            node_json(items, &snap->nodes[i]);
+    }
+
+    metrics = child(root, "metrics");
+    for (size_t f = 0; f < METRIC_FIELDS; f++) {
+        const struct wva_series *series =
+            (const struct wva_series *)((const char *)&snap->metrics + metric_fields[f].offset);
+
+        put(metrics, metric_fields[f].key, series_json(series, snap->captured_at_epoch));
+    }
+    if (snap->metrics.custom_count) {
+        struct json_object *custom = child(metrics, "custom");
+
+        for (size_t i = 0; i < snap->metrics.custom_count; i++)
+            put(custom, snap->metrics.custom[i].metric,
+                series_json(&snap->metrics.custom[i].series, snap->captured_at_epoch));
+    }
+    put_string(metrics, "prometheusError", snap->metrics.prometheus_error);
+
+    text = wva_xstrdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(root);
+    return text;
+}
+
+/* ------------------------------------------------------------------ */
+/* Freeing                                                              */
+
+static void series_free(struct wva_series *s)
+{
+    for (size_t i = 0; i < s->count; i++)
+        wva_kvlist_free(&s->items[i].labels);
+    free(s->items);
+}
+
+static void va_free(struct wva_va *va)
+{
+    free(va->namespace_name);
+    free(va->name);
+    free(va->resource_version);
+    wva_kvlist_free(&va->labels);
+    free(va->spec_problem);
+    free(va->target_kind);
+    free(va->target_name);
+    free(va->model_id);
+    for (size_t i = 0; i < va->metrics_count; i++)
+        free(va->metrics[i].name);
+    free(va->metrics);
+    free(va->raw_spec_json);
+    free(va->status_accelerator);
+    for (size_t i = 0; i < va->conditions_count; i++) {
+        struct wva_condition *c = &va->conditions[i];
+
+        free(c->type);
+        free(c->status);
+        free(c->reason);
+        free(c->message);
+        free(c->last_transition_time);
+    }
+    free(va->conditions);
+}
+
+void snapshot_free(struct wva_snapshot *snap)
+{
+    if (!snap)
+        return;
+    free(snap->captured_at);
+    wva_kvlist_free(&snap->settings);
+    for (size_t i = 0; i < snap->namespaces_count; i++) {
+        free(snap->namespaces[i].name);
+        wva_kvlist_free(&snap->namespaces[i].labels);
+        wva_kvlist_free(&snap->namespaces[i].annotations);
+    }
+    free(snap->namespaces);
+    for (size_t i = 0; i < snap->vas_count; i++)
+        va_free(&snap->vas[i]);
+    free(snap->vas);
+    for (size_t i = 0; i < snap->deployments_count; i++) {
+        struct wva_deployment *d = &snap->deployments[i];
+
+        free(d->namespace_name);
+        free(d->name);
+        free(d->resource_version);
+        wva_kvlist_free(&d->selector);
+        free(d->node_selector_accelerator);
+    }
+    free(snap->deployments);
+    for (size_t i = 0; i < snap->pods_count; i++) {
+        struct wva_pod *pod = &snap->pods[i];
+
+        free(pod->namespace_name);
+        free(pod->name);
+        free(pod->owner_replicaset);
+        free(pod->pod_template_hash);
+        free(pod->node_name);
+        free(pod->phase);
+    }
+    free(snap->pods);
+    for (size_t i = 0; i < snap->configmaps_count; i++) {
+        free(snap->configmaps[i].namespace_name);
+        free(snap->configmaps[i].name);
+        wva_kvlist_free(&snap->configmaps[i].data);
+    }
+    free(snap->configmaps);
+    for (size_t i = 0; i < snap->nodes_count; i++) {
+        free(snap->nodes[i].name);
+        free(snap->nodes[i].accelerator);
+    }
+    free(snap->nodes);
+    series_free(&snap->metrics.kv_cache_usage);
+    series_free(&snap->metrics.queue_length);
+    series_free(&snap->metrics.cache_config);
+    series_free(&snap->metrics.request_count);
+    series_free(&snap->metrics.gateway_queue);
+    for (size_t i = 0; i < snap->metrics.custom_count; i++) {
+        free(snap->metrics.custom[i].metric);
+        series_free(&snap->metrics.custom[i].series);
+    }
+    free(snap->metrics.custom);
+    free(snap->metrics.prometheus_error);
+    index_free(snap->index);
+    free(snap);
+}

@@ -81,14 +81,21 @@ void wva_strbuf_adds(struct wva_strbuf *sb, const char *s)
 
 void wva_strbuf_addf(struct wva_strbuf *sb, const char *fmt, ...)
 {
+    char small[256];
     va_list ap;
     int n;
 
+    /* Format into a stack buffer first: most lines are short, and it avoids
+     * a second pass for them. */
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
     va_end(ap);
     if (n < 0)
         return;
+    if ((size_t)n < sizeof(small)) {
+        wva_strbuf_add(sb, small, (size_t)n);
+        return;
+    }
     grow(sb, (size_t)n);
     va_start(ap, fmt);
     vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);

@@ -48,10 +48,20 @@ struct wva_config;   /* opaque: every ConfigMap parsed once */
 
 /* Parse the WVA ConfigMaps of the snapshot.  system_namespace holds the
  * global ones; tracked(ns) says whether a namespace's local ones count
- * (the filter knows; see filter_namespace_tracked()).  default_scale_to_zero
- * is WVA_SCALE_TO_ZERO.  Invalid entries become warnings, never errors; the
- * function fails only on allocation-free impossibilities and so returns the
- * config directly. */
+ * (the filter knows; see filter_namespace_tracked()); tracked NULL counts
+ * every namespace.  default_scale_to_zero is WVA_SCALE_TO_ZERO.  Invalid
+ * entries become warnings, never errors; the function fails only on
+ * allocation-free impossibilities and so returns the config directly.
+ *
+ * Each ConfigMap is parsed here, once; the lookups below never parse YAML.
+ * Warnings appended to `warnings`: entries invalid on their own (YAML
+ * syntax, not a map, bad value or range, override without model_id, local
+ * override for another namespace, duplicate override), unknown fields
+ * (ignored, entry kept), both a name and its alias present, and the
+ * cross-level conflicts found by resolving the combinations the ConfigMaps
+ * themselves name (each default, each override's model and namespace).
+ * Entry warnings start "ConfigMap ns/name key K: "; the both-names one
+ * starts "ConfigMaps ns/name and ns/alias both exist". */
 struct wva_config *config_load(const struct wva_snapshot *snap,
                                const char *system_namespace,
                                bool (*tracked)(const char *ns, void *ctx),
@@ -61,13 +71,25 @@ struct wva_config *config_load(const struct wva_snapshot *snap,
 
 /* Thresholds for a model in a namespace: local override for the model >
  * local default > global override > global default > built-in, field by
- * field. */
+ * field.  The global override without namespace applies first, then the
+ * global override naming ns.  Cheap: a few binary searches.
+ *
+ * An entry whose fields would make the merged result break
+ * kvCacheThreshold > kvSpareTrigger or queueLengthThreshold >
+ * queueSpareTrigger is skipped for this resolution; the warning is kept
+ * inside cfg (identical warnings once) for config_take_warnings().  So cfg
+ * is logically const but not safe to share between threads. */
 void config_thresholds(const struct wva_config *cfg, const char *ns,
                        const char *model_id, struct wva_thresholds *out);
 
 /* Scale-to-zero settings with the same resolution order. */
 void config_scale_to_zero(const struct wva_config *cfg, const char *ns,
                           const char *model_id, struct wva_scale_to_zero *out);
+
+/* Move the warnings produced by config_thresholds()/config_scale_to_zero()
+ * since the last call (or since config_load(), which already takes its own)
+ * to the end of `warnings`.  Call after resolving all models. */
+void config_take_warnings(struct wva_config *cfg, struct wva_warnings *warnings);
 
 /* Built-in defaults. */
 void config_default_thresholds(struct wva_thresholds *out);

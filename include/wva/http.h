@@ -29,6 +29,8 @@ struct http_tls {
     bool insecure_skip_verify;      /* loudly logged by the caller */
 };
 
+/* Zero-initialised numeric fields take the defaults below; max_retries < 0
+ * means no retries at all. */
 struct http_options {
     struct http_tls tls;
     const char *bearer_token;       /* secret: never logged */
@@ -57,6 +59,7 @@ struct http_response {
     char **warnings;                /* "Warning:" header values, owned */
     size_t warnings_count;
     int attempts;                   /* how many tries were made */
+    long retry_after_seconds;       /* Retry-After of the last response, -1 if none */
 };
 
 struct http_client;
@@ -69,12 +72,24 @@ void http_client_free(struct http_client *client);
 /* Perform a request.  Returns 0 when an HTTP response was received
  * (whatever its status: the caller interprets 4xx/5xx bodies), -1 with err
  * when none was (connection refused, timeout, TLS failure, response larger
- * than the bound).  resp must be freed with http_response_free(). */
+ * than the bound).  resp is initialised here (any previous contents are not
+ * freed) and must be freed with http_response_free(), also after -1.
+ *
+ * Retry policy (req->retry): 429 waits for Retry-After (seconds or HTTP
+ * date; 503 too), capped at max_retry_wait_ms; other 5xx and transport
+ * failures (refused, reset, resolve errors; not a whole-request timeout, not
+ * TLS errors) back off 100 ms, 200 ms, 400 ms... capped likewise; at most
+ * max_retries extra tries, after which the last response is returned.
+ * Redirects are never followed (the token goes to the configured server
+ * only).  With tls.server_name the URL host is verified as server_name
+ * while the connection goes to the URL's host and port. */
 int http_do(struct http_client *client, const struct http_request *req,
             struct http_response *resp, struct wva_error *err);
+/* Free the contents (not resp itself) and zero it; NULL is a no-op. */
 void http_response_free(struct http_response *resp);
 
-/* URL-escape one path segment or query value (libcurl).  Caller frees. */
+/* URL-escape one path segment or query value (libcurl).  Caller frees with
+ * free(); NULL in, NULL out. */
 char *http_escape(const char *s);
 
 #endif

@@ -25,9 +25,13 @@ struct wva_kvlist {
     struct wva_kv *items;
     size_t count;
 };
-/* Value for key, or NULL. */
+/* Value for key, or NULL.  Linear: these lists are short (labels). */
 const char *wva_kvlist_get(const struct wva_kvlist *list, const char *key);
+/* Set key to a copy of value, replacing an existing entry in place or
+ * appending a new one (order is kept).  value NULL removes the key.
+ * items must have been allocated with malloc (it is realloc'd). */
 void wva_kvlist_set(struct wva_kvlist *list, const char *key, const char *value);
+/* Free keys, values and the array; the list becomes empty.  NULL is a no-op. */
 void wva_kvlist_free(struct wva_kvlist *list);
 
 struct wva_namespace {
@@ -62,6 +66,11 @@ struct wva_va {
     int priority;                   /* default 0 */
     struct wva_metric_target *metrics;
     size_t metrics_count;
+    /* Private to snapshot.c: when spec_problem is set, the spec exactly as
+     * read (compact JSON, NULL when the spec was absent), so that
+     * snapshot_to_json re-emits it and a reload reports the same problem.
+     * Builders of live snapshots should set it the same way. */
+    char *raw_spec_json;
 
     /* status, as last written (used for "no write when nothing changed",
      * the stabilization window without history, and transition times). */
@@ -145,9 +154,15 @@ struct wva_metrics {
     struct wva_series gateway_queue;    /* by (namespace?, target_model_name) */
     struct wva_custom_series *custom;
     size_t custom_count;
-    /* Live runs: Prometheus could not be queried (error text, else NULL). */
+    /* Live runs: Prometheus could not be queried (error text, else NULL).
+     * Kept in snapshot files as metrics.prometheusError so that a replay
+     * holds replicas exactly as the recorded run did. */
     char *prometheus_error;
+    /* NaN/+Inf/-Inf samples dropped at load (for a plan warning). */
+    size_t nonfinite_dropped;
 };
+
+struct wva_snapshot_index;
 
 struct wva_snapshot {
     char *captured_at;                  /* RFC 3339 as recorded */
@@ -162,6 +177,9 @@ struct wva_snapshot {
     struct wva_configmap *configmaps;   size_t configmaps_count;
     struct wva_node *nodes;             size_t nodes_count;
     struct wva_metrics metrics;
+
+    /* Private to snapshot.c: lookup indexes built by snapshot_finish(). */
+    struct wva_snapshot_index *index;
 };
 
 /* Parse a snapshot document held in memory (len bytes, need not be
@@ -171,15 +189,27 @@ struct wva_snapshot {
 int snapshot_parse(const char *text, size_t len, struct wva_snapshot **out,
                    struct wva_error *err);
 
-/* Read and parse a file ("-" = stdin).  Files over 512 MiB are refused. */
+/* Read and parse a file ("-" = stdin).  Files over 512 MiB are refused.
+ * Error messages are prefixed with "snapshot PATH: ". */
 int snapshot_load_file(const char *path, struct wva_snapshot **out,
                        struct wva_error *err);
 
 /* Serialise the fields the engine reads back into a valid snapshot
- * document (SPEC section 8).  Returns a malloc'd NUL-terminated string. */
+ * document (SPEC section 8): snapshot_parse() of the result gives an equal
+ * snapshot (timestamps of deletion are not kept: captured_at stands in; a
+ * VA's status.lastRunTime is written to the whole second, as Kubernetes
+ * does).  Returns a malloc'd NUL-terminated string. */
 char *snapshot_to_json(const struct wva_snapshot *snap);
 
-/* Lookups by namespace/name (linear or indexed; NULL when absent). */
+/* (Re)build the lookup indexes after the arrays above were filled or
+ * changed (snapshot_parse calls it; a live loader calls it once its lists
+ * are complete).  The indexes point into the arrays: call it again after
+ * any change to them.  Without it, lookups fall back to a linear scan. */
+void snapshot_finish(struct wva_snapshot *snap);
+
+/* Lookups by namespace/name: O(log n) after snapshot_finish, NULL when
+ * absent.  With duplicates (not possible in a real cluster) the first in
+ * array order is returned. */
 const struct wva_namespace *snapshot_find_namespace(const struct wva_snapshot *snap,
                                                     const char *name);
 const struct wva_deployment *snapshot_find_deployment(const struct wva_snapshot *snap,
@@ -187,6 +217,7 @@ const struct wva_deployment *snapshot_find_deployment(const struct wva_snapshot 
 const struct wva_configmap *snapshot_find_configmap(const struct wva_snapshot *snap,
                                                     const char *ns, const char *name);
 
+/* Free the snapshot and everything it owns.  NULL is a no-op. */
 void snapshot_free(struct wva_snapshot *snap);
 
 #endif

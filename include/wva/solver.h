@@ -69,6 +69,13 @@ struct solver_result {
     double int_cost;        /* sum cost*replicas after rounding */
     double *kv_shortage;    /* per model, after rounding, >= 0, owned */
     double *replica_shortage; /* per model, after rounding, >= 0, owned */
+    double *inventory_overcommit; /* per accelerator, owned (NULL when the
+                             * problem has no accelerators): GPUs by which
+                             * the variants' lower bounds alone exceed
+                             * gpus_available in limited mode.  Lower bounds
+                             * are hard, so that row's limit is raised to the
+                             * lower-bound usage instead of failing; 0 when
+                             * the inventory suffices or not limited. */
     size_t lp_columns;      /* LP variables (x + slack) */
     size_t lp_rows;
     double seconds;         /* wall time of build + solve + rounding */

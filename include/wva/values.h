@@ -23,6 +23,11 @@ int values_parse_duration(const char *text, double *seconds, struct wva_error *e
  * Result as a plain number (e.g. "500m" -> 0.5). */
 int values_parse_quantity(const char *text, double *out, struct wva_error *err);
 
+/* A plain decimal number for a numeric field ("0.8", "5", "-1", "1e-3"):
+ * optional sign, digits with an optional fraction, optional exponent; no
+ * blanks, hex, inf or nan.  Added for the ConfigMap fields. */
+int values_parse_number(const char *text, double *out, struct wva_error *err);
+
 /* A whole-number string for an integer field (decimal, optional sign,
  * within [min,max]). */
 int values_parse_int(const char *text, long min, long max, long *out, struct wva_error *err);
@@ -33,7 +38,9 @@ bool values_is_decimal(const char *text);
 /* Normalise an accelerator product name to its model token:
  * NVIDIA-A100-PCIE-80GB -> A100, NVIDIA-H100-80GB-HBM3 -> H100,
  * AMD-MI300X-192G -> MI300X, Intel-Gaudi-2-96GB -> Gaudi-2; a name without a
- * dash is returned as it is.  Returns a malloc'd string (caller frees). */
+ * dash is returned as it is.  The vendor prefix (NVIDIA, AMD, Intel) is
+ * matched in any case; a dashed name without one ("Tesla-T4") is returned
+ * unchanged.  Returns a malloc'd string (caller frees); NULL for NULL. */
 char *values_normalize_accelerator(const char *product);
 
 /* RFC 3339 timestamp ("2026-11-27T10:00:00Z", fractional seconds and

@@ -1,0 +1,65 @@
+#!/bin/sh
+# bench.sh - how fast is one optimization cycle at 100, 1,000 and 10,000 VAs?
+#
+# Builds an optimized wva-optimizer out of tree in build-bench/ (unless
+# WVA_BIN names a binary to measure), generates --limited snapshots with
+# scripts/gen_snapshot.py (cached in build-bench/snapshots, keyed by size,
+# seed and the generator's checksum), replays each several times with
+#   wva-optimizer --from-file SNAP --output json --timings
+# and prints one table of medians (scripts/bench.py does the measuring).
+#
+# Usage: scripts/bench.sh [--quick] [--sizes "100 1000"] [--runs N]
+#                         [--seed S] [--json FILE] [--keep-plans DIR]
+#   --quick   100 and 1,000 VAs only (CI smoke)
+# Environment: WVA_BIN (skip the build), BENCH_CACHE (snapshot cache dir),
+#   JOBS (make -j), PYTHON (default python3).
+# Exit status: 0 all runs succeeded; 1 a build, generation or run failed;
+# 2 usage error.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=$(cd "$here/.." && pwd)
+PYTHON=${PYTHON:-python3}
+
+for arg in "$@"; do
+    case $arg in
+    -h|--help)
+        sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0 ;;
+    esac
+done
+
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    echo "bench.sh: $PYTHON not found (needed for the generator and the driver)" >&2
+    exit 1
+fi
+
+if [ -z "${WVA_BIN:-}" ]; then
+    build="$top_srcdir/build-bench"
+    jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+    mkdir -p "$build"
+    if [ ! -x "$top_srcdir/configure" ]; then
+        echo "bench.sh: no configure script, running autoreconf -fi" >&2
+        (cd "$top_srcdir" && autoreconf -fi) || { echo "bench.sh: autoreconf failed" >&2; exit 1; }
+    fi
+    # Reconfigure when configure changed or the directory was never configured.
+    if [ ! -f "$build/Makefile" ] || [ "$top_srcdir/configure" -nt "$build/config.status" ]; then
+        echo "bench.sh: configuring $build (CFLAGS=-O2)" >&2
+        (cd "$build" && "$top_srcdir/configure" -q CFLAGS="-O2") \
+            || { echo "bench.sh: configure failed (see $build/config.log)" >&2; exit 1; }
+    fi
+    echo "bench.sh: building $build/wva-optimizer" >&2
+    (cd "$build" && make -s -j"$jobs" wva-optimizer >&2) \
+        || { echo "bench.sh: build failed" >&2; exit 1; }
+    WVA_BIN="$build/wva-optimizer"
+    : "${BENCH_CACHE:=$build/snapshots}"
+fi
+
+if [ ! -x "$WVA_BIN" ]; then
+    echo "bench.sh: WVA_BIN=$WVA_BIN is not an executable file" >&2
+    exit 1
+fi
+
+: "${BENCH_CACHE:=$top_srcdir/build-bench/snapshots}"
+exec "$PYTHON" "$here/bench.py" --bin "$WVA_BIN" --cache "$BENCH_CACHE" \
+    --generator "$here/gen_snapshot.py" "$@"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install the Debian packages wva-optimizer needs to build and test, when
+# they are missing.  Used by scripts/demo.sh and scripts/test.sh.
+#   --runtime  only what building and running needs (no test servers)
+set -euo pipefail
+
+build_packages=(build-essential autoconf automake pkg-config
+    libcurl4-openssl-dev libjson-c-dev libyaml-dev libglpk-dev libsqlite3-dev libcmocka-dev)
+test_packages=(python3 openssl prometheus valgrind curl)
+
+packages=("${build_packages[@]}")
+if [ "${1:-}" != "--runtime" ]; then
+    packages+=("${test_packages[@]}")
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing missing Debian packages: ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "run as root or install: ${missing[*]}" >&2; exit 1; }
+    sudo=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
