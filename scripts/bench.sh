@@ -24,7 +24,7 @@ PYTHON=${PYTHON:-python3}
 for arg in "$@"; do
     case $arg in
     -h|--help)
-        sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+        awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
         exit 0 ;;
     esac
 done

@@ -766,3 +766,49 @@ struct wva_plan *engine_plan(const struct wva_snapshot *snap, const struct wva_s
         *timings = t;
     return plan;
 }
+
+void engine_metric_needs(const struct wva_snapshot *snap, const struct wva_settings *settings,
+                         struct engine_metric_needs *out)
+{
+    struct cycle c = {0};
+    struct wva_warnings ignored = {0};
+    struct wva_strmap *seen = strmap_new(8);
+
+    *out = (struct engine_metric_needs){0};
+    c.snap = snap;
+    c.settings = settings;
+    c.params.watch_namespace = settings->watch_namespace;
+    c.params.controller_instance = settings->controller_instance;
+    filter_select(snap, &c.params, &c.variants, &c.variants_count);
+    find_tracked_namespaces(&c);
+    c.config = config_load(snap, settings->system_namespace, namespace_tracked, &c,
+                           settings->scale_to_zero, &ignored);
+    for (size_t i = 0; i < c.variants_count; i++) {
+        const struct wva_va *va = c.variants[i].va;
+        struct wva_scale_to_zero stz;
+
+        if (c.variants[i].skip != WVA_SKIP_NONE)
+            continue;
+        config_scale_to_zero(c.config, va->namespace_name, va->model_id, &stz);
+        if (stz.enabled && stz.retention_period > out->retention_seconds)
+            out->retention_seconds = stz.retention_period;
+        for (size_t t = 0; t < va->metrics_count; t++) {
+            if (!strmap_put(seen, va->metrics[t].name, 0))
+                continue;
+            out->custom_metrics = wva_xrealloc(out->custom_metrics,
+                                               (out->custom_metrics_count + 1) * sizeof(char *));
+            out->custom_metrics[out->custom_metrics_count++] = wva_xstrdup(va->metrics[t].name);
+        }
+    }
+    strmap_free(seen);
+    wva_warnings_free(&ignored);
+    cycle_free(&c);
+}
+
+void engine_metric_needs_free(struct engine_metric_needs *needs)
+{
+    for (size_t i = 0; i < needs->custom_metrics_count; i++)
+        free(needs->custom_metrics[i]);
+    free(needs->custom_metrics);
+    *needs = (struct engine_metric_needs){0};
+}

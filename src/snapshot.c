@@ -1446,6 +1446,7 @@ struct wva_snapshot_index {
     struct index_entry *namespaces;
     struct index_entry *deployments;
     struct index_entry *configmaps;
+    size_t namespaces_count, deployments_count, configmaps_count;
 };
 
 static int index_cmp(const void *a, const void *b)
@@ -1463,7 +1464,7 @@ static int index_cmp(const void *a, const void *b)
 /* Sorted (ns, name, pos) for the items of one array; ns_off is SIZE_MAX for
  * cluster-scoped kinds.  Items without a name are left out. */
 static struct index_entry *index_build(const void *items, size_t count, size_t stride,
-                                       size_t ns_off, size_t name_off)
+                                       size_t ns_off, size_t name_off, size_t *len)
 {
     struct index_entry *idx = wva_xcalloc(count ? count : 1, sizeof(*idx));
     size_t n = 0;
@@ -1481,21 +1482,18 @@ static struct index_entry *index_build(const void *items, size_t count, size_t s
         n++;
     }
     qsort(idx, n, sizeof(*idx), index_cmp);
-    /* a terminator so the lookups know the length without another field */
-    idx = wva_xrealloc(idx, (n + 1) * sizeof(*idx));
-    idx[n].ns = idx[n].name = NULL;
+    *len = n;
     return idx;
 }
 
 /* Position of the first (ns, name) entry, or SIZE_MAX. */
-static size_t index_find(const struct index_entry *idx, const char *ns, const char *name)
+static size_t index_find(const struct index_entry *idx, size_t len, const char *ns,
+                         const char *name)
 {
-    size_t lo = 0, hi = 0;
+    size_t lo = 0, hi = len;
     struct index_entry key = {ns ? ns : "", name, 0};
 
-    while (idx[hi].name)
-        hi++;
-    /* hi is the length: a lower bound over [lo, hi) */
+    /* lower bound: with duplicates, the first in array order (pos 0 in key) */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
@@ -1504,7 +1502,7 @@ static size_t index_find(const struct index_entry *idx, const char *ns, const ch
         else
             hi = mid;
     }
-    if (idx[lo].name && strcmp(idx[lo].ns, key.ns) == 0 && strcmp(idx[lo].name, name) == 0)
+    if (lo < len && strcmp(idx[lo].ns, key.ns) == 0 && strcmp(idx[lo].name, name) == 0)
         return idx[lo].pos;
     return SIZE_MAX;
 }
@@ -1529,15 +1527,16 @@ void snapshot_finish(struct wva_snapshot *snap)
     ix = wva_xcalloc(1, sizeof(*ix));
     ix->namespaces = index_build(snap->namespaces, snap->namespaces_count,
                                     sizeof(snap->namespaces[0]), SIZE_MAX,
-                                    offsetof(struct wva_namespace, name));
+                                    offsetof(struct wva_namespace, name), &ix->namespaces_count);
     ix->deployments = index_build(snap->deployments, snap->deployments_count,
                                      sizeof(snap->deployments[0]),
                                      offsetof(struct wva_deployment, namespace_name),
-                                     offsetof(struct wva_deployment, name));
+                                     offsetof(struct wva_deployment, name),
+                                     &ix->deployments_count);
     ix->configmaps = index_build(snap->configmaps, snap->configmaps_count,
                                     sizeof(snap->configmaps[0]),
                                     offsetof(struct wva_configmap, namespace_name),
-                                    offsetof(struct wva_configmap, name));
+                                    offsetof(struct wva_configmap, name), &ix->configmaps_count);
     snap->index = ix;
 }
 
@@ -1549,7 +1548,7 @@ const struct wva_namespace *snapshot_find_namespace(const struct wva_snapshot *s
     if (!snap || !name)
         return NULL;
     if (snap->index) {
-        pos = index_find(snap->index->namespaces, "", name);
+        pos = index_find(snap->index->namespaces, snap->index->namespaces_count, "", name);
         return pos == SIZE_MAX ? NULL : &snap->namespaces[pos];
     }
     for (pos = 0; pos < snap->namespaces_count; pos++)
@@ -1573,7 +1572,7 @@ const struct wva_deployment *snapshot_find_deployment(const struct wva_snapshot 
     if (!snap || !name)
         return NULL;
     if (snap->index) {
-        pos = index_find(snap->index->deployments, ns, name);
+        pos = index_find(snap->index->deployments, snap->index->deployments_count, ns, name);
         return pos == SIZE_MAX ? NULL : &snap->deployments[pos];
     }
     for (pos = 0; pos < snap->deployments_count; pos++)
@@ -1591,7 +1590,7 @@ const struct wva_configmap *snapshot_find_configmap(const struct wva_snapshot *s
     if (!snap || !name)
         return NULL;
     if (snap->index) {
-        pos = index_find(snap->index->configmaps, ns, name);
+        pos = index_find(snap->index->configmaps, snap->index->configmaps_count, ns, name);
         return pos == SIZE_MAX ? NULL : &snap->configmaps[pos];
     }
     for (pos = 0; pos < snap->configmaps_count; pos++)

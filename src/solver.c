@@ -71,7 +71,9 @@ struct work {
     double *penalty;        /* per model: cost of one unit of slack */
     double *obj;            /* per variant: LP objective coefficient */
     double *inv_limit;      /* per accelerator: row rhs, raised if overcommitted */
-    int *inv_used_by;       /* per accelerator: nonzero when some g_v > 0 */
+    int *inv_used_by;       /* per accelerator: nonzero when a free variant uses it */
+    double *inv_fixed;      /* per accelerator: GPUs of the held models */
+    char *active;           /* per model: some variant is not held */
     double *x;              /* per variant: LP solution (or fallback) */
     int *kv_row, *rep_row;  /* per model: row in the full LP, 0 = none */
     int *inv_row;           /* per accelerator: row in the full LP, 0 = none */
@@ -237,7 +239,6 @@ static void prepare_inventory(struct work *w, double *overcommit)
         if (!inventory_applies(p, v))
             continue;
         low_use[v->accelerator] += v->gpus * v->lower;
-        w->inv_used_by[v->accelerator] = 1;
     }
     for (size_t a = 0; a < p->accelerators_count; a++) {
         if (low_use[a] > w->inv_limit[a]) {
@@ -378,15 +379,39 @@ static const char *glpk_status_name(int status)
  * each contributing its kv row, its replica row, its variant columns (in
  * input order) and then its slack columns; inventory rows come last.  A
  * run of consecutive models is thus one contiguous block of rows and
- * columns of the full LP, and a block's basis maps over by an offset. */
+ * columns of the full LP, and a block's basis maps over by an offset.
+ * A model whose variants are all held (lower == upper) has nothing to
+ * decide: it gets no rows or columns, and its GPUs are taken off the
+ * inventory rows' limits (about a third fewer rows and columns on a
+ * typical cluster, which matters because the simplex is superlinear). */
 static void plan_layout(struct work *w, struct solver_result *res)
 {
     const struct solver_problem *p = w->p;
     int rows = 0, cols = 0;
 
     for (size_t m = 0; m < p->models_count; m++) {
+        for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++) {
+            const struct solver_variant *v = &p->variants[w->model_vars[k]];
+
+            if (v->upper != v->lower)
+                w->active[m] = 1;
+        }
+        for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++) {
+            const struct solver_variant *v = &p->variants[w->model_vars[k]];
+
+            if (!inventory_applies(p, v))
+                continue;
+            if (w->active[m])
+                w->inv_used_by[v->accelerator] = 1;
+            else
+                w->inv_fixed[v->accelerator] += v->gpus * v->lower;
+        }
+    }
+    for (size_t m = 0; m < p->models_count; m++) {
         w->row_first[m] = rows;
         w->col_first[m] = cols;
+        if (!w->active[m])
+            continue;
         w->kv_row[m] = p->models[m].kv_demand > 0 ? ++rows : 0;
         w->rep_row[m] = p->models[m].replica_demand > 0 ? ++rows : 0;
         for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++)
@@ -430,6 +455,8 @@ static void build_block(struct work *w, glp_prob *lp, size_t m0, size_t m1, int 
         const struct solver_model *md = &p->models[m];
         int col = w->col_first[m] - co;
 
+        if (!w->active[m])
+            continue;
         if (w->kv_row[m])
             glp_set_row_bnds(lp, w->kv_row[m] - ro, GLP_LO, md->kv_demand / w->mean_cap[m], 0);
         if (w->rep_row[m])
@@ -466,7 +493,8 @@ static void build_block(struct work *w, glp_prob *lp, size_t m0, size_t m1, int 
     if (with_inventory)
         for (size_t a = 0; a < p->accelerators_count; a++)
             if (w->inv_row[a])
-                glp_set_row_bnds(lp, w->inv_row[a], GLP_UP, 0, w->inv_limit[a]);
+                glp_set_row_bnds(lp, w->inv_row[a], GLP_UP, 0,
+                                 w->inv_limit[a] - w->inv_fixed[a]);
     glp_load_matrix(lp, nnz, w->ia, w->ja, w->ar);
 }
 
@@ -489,9 +517,13 @@ static int solved(glp_prob *lp, int ret)
 static int solve_block(struct work *w, size_t m0, size_t m1)
 {
     int ro = w->row_first[m0], co = w->col_first[m0];
-    glp_prob *lp = glp_create_prob();
+    glp_prob *lp;
     glp_smcp parm;
     int ok;
+
+    if (w->col_first[m1] == co)
+        return 0;   /* only held models: nothing to decide */
+    lp = glp_create_prob();
 
     build_block(w, lp, m0, m1, 0);
     init_simplex(&parm, GLP_OFF);
@@ -504,7 +536,8 @@ static int solve_block(struct work *w, size_t m0, size_t m1)
         for (size_t k = w->model_first[m0]; k < w->model_first[m1]; k++) {
             size_t i = w->model_vars[k];
 
-            w->x[i] = glp_get_col_prim(lp, w->col_of[i] - co);
+            if (w->col_of[i])
+                w->x[i] = glp_get_col_prim(lp, w->col_of[i] - co);
         }
     }
     glp_delete_prob(lp);
@@ -566,7 +599,7 @@ static void solve_full(struct work *w, struct solver_result *res, int warm)
         snprintf(res->status, sizeof(res->status), "%s", glpk_status_name(status));
     }
     for (size_t i = 0; i < p->variants_count; i++)
-        w->x[i] = status == GLP_OPT || status == GLP_FEAS
+        w->x[i] = (status == GLP_OPT || status == GLP_FEAS) && w->col_of[i]
                   ? glp_get_col_prim(lp, w->col_of[i]) : p->variants[i].lower;
     glp_delete_prob(lp);
 }
@@ -581,6 +614,8 @@ static void run_glpk(struct work *w, struct solver_result *res)
     const struct solver_problem *p = w->p;
     int complete = 1;
 
+    for (size_t i = 0; i < p->variants_count; i++)
+        w->x[i] = p->variants[i].lower;     /* held variants stay there */
     for (size_t m0 = 0, m1; m0 < p->models_count; m0 = m1) {
         m1 = m0 + 1;
         while (m1 < p->models_count && w->row_first[m1 + 1] - w->row_first[m0] <= BLOCK_ROWS)
@@ -821,6 +856,8 @@ int solver_run(const struct solver_problem *problem, struct solver_result *resul
     w.obj = wva_xcalloc(nv, sizeof(*w.obj));
     w.inv_limit = wva_xcalloc(na + 1, sizeof(*w.inv_limit));
     w.inv_used_by = wva_xcalloc(na + 1, sizeof(*w.inv_used_by));
+    w.inv_fixed = wva_xcalloc(na + 1, sizeof(*w.inv_fixed));
+    w.active = wva_xcalloc(nm + 1, sizeof(*w.active));
     w.x = wva_xcalloc(nv, sizeof(*w.x));
     w.kv_row = wva_xcalloc(nm + 1, sizeof(*w.kv_row));
     w.rep_row = wva_xcalloc(nm + 1, sizeof(*w.rep_row));
@@ -856,6 +893,8 @@ out:
     free(w.rep_row);
     free(w.kv_row);
     free(w.x);
+    free(w.active);
+    free(w.inv_fixed);
     free(w.inv_used_by);
     free(w.inv_limit);
     free(w.obj);

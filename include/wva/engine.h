@@ -36,6 +36,17 @@ struct wva_plan *engine_plan(const struct wva_snapshot *snap, const struct wva_s
                              const char *mode, const struct engine_history *history,
                              struct engine_timings *timings, struct wva_error *err);
 
+/* What the Prometheus queries of a live run must cover, from the cluster
+ * part of a snapshot (before metrics are read). */
+struct engine_metric_needs {
+    double retention_seconds;   /* largest scale-to-zero retention, 0 = none enabled */
+    char **custom_metrics;      /* distinct spec.metrics names of optimized VAs */
+    size_t custom_metrics_count;
+};
+void engine_metric_needs(const struct wva_snapshot *snap, const struct wva_settings *settings,
+                         struct engine_metric_needs *out);
+void engine_metric_needs_free(struct engine_metric_needs *needs);
+
 /* Seconds from a monotonic clock, for stage timings. */
 double engine_now(void);
 

@@ -64,7 +64,8 @@ struct http_response {
 
 struct http_client;
 
-/* Create a client.  The options' strings are copied.  NULL + err on
+/* Create a client (opts NULL = all defaults).  The options' strings are
+ * copied.  NULL + err on
  * failure (e.g. unreadable CA file). */
 struct http_client *http_client_new(const struct http_options *opts, struct wva_error *err);
 void http_client_free(struct http_client *client);

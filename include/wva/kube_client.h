@@ -106,8 +106,9 @@ struct kube_fetch_options {
     bool limited_mode;              /* also GPU nodes and pods cluster-wide */
 };
 
-/* Read the cluster part of a live snapshot into snap (which the caller
- * allocated zeroed, or reuses: arrays are appended to):
+/* Read the cluster part of a live snapshot into snap, a zeroed struct the
+ * caller allocated (wva_xcalloc) and frees with snapshot_free() whatever
+ * the outcome (after a failure it may hold part of the objects):
  *   - namespaces: all (a list), or only the watch namespace (a GET; absent
  *     or forbidden is tolerated);
  *   - VariantAutoscalings: cluster-wide, or in the watch namespace;
@@ -119,8 +120,10 @@ struct kube_fetch_options {
  *     each tracked namespace (has VAs or label wva.llmd.ai/config-enabled=
  *     "true", and not excluded unless it is the watch namespace); 404 = absent;
  *   - Nodes when limited_mode (snap->has_nodes set).
- * Sets captured_at to now when unset and calls snapshot_finish().  Metrics
- * are not read here.  Returns -1 with err (naming the request) when a
+ * Objects are converted by the snapshot module's readers (the same as for
+ * --from-file), one page at a time; a list restarted after 410 drops what it
+ * had converted.  Sets captured_at to now when unset and calls
+ * snapshot_finish().  Metrics are not read here.  Returns -1 with err (naming the request) when a
  * required read fails. */
 int kube_fetch_snapshot(struct kube_client *c, const struct kube_fetch_options *opts,
                         struct wva_snapshot *snap, struct wva_error *err);

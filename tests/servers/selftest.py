@@ -123,7 +123,8 @@ class Kube:
         self.conn = http.client.HTTPSConnection("127.0.0.1", ready["port"],
                                                 context=ssl_ctx(ready, cert), timeout=10)
 
-    def req(self, method, path, body=None, ctype="application/json", headers=None):
+    def req(self, method, path, body=None, ctype="application/json", headers=None,
+            parse=True):
         h = {"Accept": "application/json", "User-Agent": "wva-selftest/1"}
         if self.token:
             h["Authorization"] = "Bearer " + self.token
@@ -135,7 +136,7 @@ class Kube:
         r = self.conn.getresponse()
         raw = r.read()
         try:
-            doc = json.loads(raw) if raw else None
+            doc = json.loads(raw) if raw and parse else None
         except ValueError:
             doc = None
         return r.status, r, doc, raw
@@ -671,7 +672,7 @@ class BigStateTest(unittest.TestCase):
                 ts = []
                 for _ in range(4):
                     t = time.perf_counter()
-                    code, _, _, raw = k.req("GET", path)
+                    code, _, _, raw = k.req("GET", path, parse=False)
                     ts.append((time.perf_counter() - t) * 1000)
                     self.assertEqual(code, 200)
                 timings[name] = ts
@@ -788,6 +789,50 @@ class ExporterPrometheusTest(unittest.TestCase):
         up = http_json("GET", prom + "/api/v1/query?query=up")["data"]["result"]
         self.assertEqual(up[0]["value"][1], "1")
         self.assertGreater(http_json("GET", ex + "/scrapes")["count"], 0)
+
+
+# --------------------------------------------------------------------------
+# lib.sh (and kubeapi.py --auth cert) from bash
+# --------------------------------------------------------------------------
+
+LIB_SCRIPT = r"""
+set -euo pipefail
+. "$1/lib.sh"
+trap stop_all EXIT
+d=$2
+start_kubeapi "$d/k" --auth cert --token tok --sync-deployment-status
+start_exporter "$d/e"
+start_prometheus "$d/p" "$EXPORTER_PORT"
+echo "PIDS ${WVA_SERVER_PIDS[*]} $(cat "$d/p/prometheus.pid")"
+if curl -fsS --cacert "$KUBEAPI_CA" -H "Authorization: Bearer tok" \
+        "$KUBEAPI_URL/api/v1/namespaces" >/dev/null 2>&1; then
+    echo "cert mode accepted a bare token"; exit 1
+fi
+curl -fsS --cacert "$KUBEAPI_CA" --cert "$d/k/client.crt" --key "$d/k/client.key" \
+    "$KUBEAPI_URL/api/v1/namespaces" | grep -q NamespaceList
+kubeapi_admin POST /objects '{"kind":"NamespaceList","items":[{"metadata":{"name":"x"}}]}' \
+    | grep -q '"loaded":1'
+exporter_set '{"pods":[{"namespace":"x","pod":"p","model_name":"m","kv":0.25}]}'
+wait_for_scrape 2
+prom_query 'vllm:kv_cache_usage_perc' | grep -q '"0.25"'
+wait_for_port "$KUBEAPI_ADMIN_PORT" 2
+echo LIBOK
+"""
+
+
+class LibShTest(unittest.TestCase):
+    def test_lib_sh_starts_and_stops_everything(self):
+        d = os.path.join(TMP, "lib")
+        r = subprocess.run(["bash", "-c", LIB_SCRIPT, "lib-test", HERE, d],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("LIBOK", r.stdout)
+        pids = [int(p) for p in r.stdout.split("PIDS ")[1].split("\n")[0].split()]
+        self.assertEqual(len(pids), 3)
+        for pid in pids:        # stop_all (EXIT trap) ended every one of them
+            with self.assertRaises(ProcessLookupError):
+                os.kill(pid, 0)
+        self.assertFalse(os.path.exists(os.path.join(d, "k", "kubeapi.ready.json")))
 
 
 if __name__ == "__main__":

@@ -202,6 +202,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "vllm-exporter-test/1.0"
     timeout = 60
+    disable_nagle_algorithm = True   # no 40 ms delayed-ACK stalls on keep-alive
 
     def log_message(self, fmt, *args):
         if self.server.verbose:

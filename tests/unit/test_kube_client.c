@@ -1,1 +1,407 @@
-int main(void) { return 0; }
+/* test_kube_client.c - the Kubernetes client against the canned server
+ * (tests/fixtures/kube/kube_script.json): Status errors, pagination, 410
+ * restarts, verbs and counters, Warning logging, the live snapshot read. */
+#include "test_util.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "wva/http.h"
+#include "wva/kube_client.h"
+#include "wva/snapshot.h"
+#include "../fixtures/kube/canned_server.h"
+
+static struct canned_server server;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return canned_server_start(&server, "kube/kube_script.json", NULL, 0);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    canned_server_stop(&server);
+    return 0;
+}
+
+static struct kube_client *client(void)
+{
+    struct kube_config cfg = { .server = server.base_url, .token = "t0ken-secret",
+                               .source = "test" };
+    struct wva_error err = {{0}};
+    struct kube_client *c = kube_client_new(&cfg, &err);
+
+    assert_non_null(c);
+    return c;
+}
+
+/* The requests the server saw whose path starts with prefix, one
+ * "METHOD path?query" line each (query as the server decoded it, keys in the
+ * order sent). */
+static char *requests_log(const char *prefix)
+{
+    struct wva_error err = {{0}};
+    struct http_client *h = http_client_new(NULL, &err);
+    struct wva_strbuf sb = WVA_STRBUF_INIT;
+    struct http_response resp;
+    char url[128];
+
+    snprintf(url, sizeof(url), "%s/__log", server.base_url);
+    struct http_request req = { .method = "GET", .url = url };
+    assert_int_equal(http_do(h, &req, &resp, &err), 0);
+    json_object *log = json_tokener_parse(wva_strbuf_str(&resp.body));
+    assert_non_null(log);
+    for (size_t i = 0; i < json_object_array_length(log); i++) {
+        json_object *r = json_object_array_get_idx(log, i);
+        const char *path = json_object_get_string(json_object_object_get(r, "path"));
+        if (strncmp(path, prefix, strlen(prefix)) != 0)
+            continue;
+        wva_strbuf_addf(&sb, "%s %s", json_object_get_string(json_object_object_get(r, "method")),
+                        path);
+        char sep = '?';
+        json_object_object_foreach(json_object_object_get(r, "query"), k, v) {
+            wva_strbuf_addf(&sb, "%c%s=%s", sep, k, json_object_get_string(v));
+            sep = '&';
+        }
+        wva_strbuf_adds(&sb, "\n");
+    }
+    json_object_put(log);
+    http_response_free(&resp);
+    http_client_free(h);
+    return wva_strbuf_detach(&sb);
+}
+
+static void test_status_error_message(void **state)
+{
+    struct kube_client *c = client();
+    struct kube_status st;
+    struct wva_error err = {{0}};
+    json_object *out = (json_object *)1;
+
+    (void)state;
+    assert_int_equal(kube_patch(c, "/apis/apps/v1/namespaces/team-a/deployments/llama-l4/scale",
+                                "application/merge-patch+json",
+                                "{\"spec\":{\"replicas\":3}}", &out, &st, &err), -1);
+    assert_null(out);
+    assert_int_equal(st.code, 409);
+    assert_string_equal(st.reason, "Conflict");
+    assert_string_equal(err.msg,
+                        "PATCH deployments/scale team-a/llama-l4: 409 Conflict: Operation cannot "
+                        "be fulfilled on deployments.apps \"llama-l4\": the object has been "
+                        "modified; please apply your changes to the latest version");
+
+    assert_int_equal(kube_get(c, "/api/v1/namespaces/x/configmaps/forbidden", &out, &st, &err),
+                     -1);
+    assert_int_equal(st.code, 403);
+    assert_string_equal(st.reason, "Forbidden");
+    assert_non_null(strstr(err.msg, "GET configmaps x/forbidden: 403 Forbidden: configmaps"));
+
+    /* Not a Status body: HTTP reason phrase and a sanitised snippet. */
+    assert_int_equal(kube_get(c, "/api/v1/namespaces/x/configmaps/html", &out, &st, &err), -1);
+    assert_int_equal(st.code, 400);
+    assert_string_equal(st.reason, "");
+    assert_string_equal(err.msg,
+                        "GET configmaps x/html: 400 Bad Request: <html> bad request</html>");
+
+    /* A 200 that is not JSON. */
+    assert_int_equal(kube_get(c, "/api/v1/namespaces/x/configmaps/notjson", &out, &st, &err),
+                     -1);
+    assert_int_equal(st.code, 200);
+    assert_non_null(strstr(err.msg, "response is not a JSON object: not json at all"));
+    assert_null(strstr(err.msg, "t0ken-secret"));
+
+    /* Unknown object: the canned server's 404 Status. */
+    assert_int_equal(kube_get(c, "/api/v1/namespaces/x/configmaps/missing", &out, NULL, &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "GET configmaps x/missing: 404 NotFound"));
+
+    /* No response at all: code 0. */
+    struct kube_config dead = { .server = "http://127.0.0.1:1" };
+    struct kube_client *d = kube_client_new(&dead, &err);
+    assert_int_equal(kube_get(d, "/api/v1/namespaces", &out, &st, &err), -1);
+    assert_int_equal(st.code, 0);
+    assert_non_null(strstr(err.msg, "GET namespaces: "));
+    kube_client_free(d);
+    kube_client_free(c);
+}
+
+static void test_verbs_and_counters(void **state)
+{
+    struct kube_client *c = client();
+    struct kube_status st;
+    struct wva_error err = {{0}};
+    json_object *out = NULL;
+
+    (void)state;
+    assert_int_equal(kube_patch(c, "/apis/apps/v1/namespaces/team-a/deployments/ok/scale",
+                                "application/merge-patch+json", "{\"spec\":{\"replicas\":3}}",
+                                &out, &st, &err), 0);
+    assert_int_equal(st.code, 200);
+    assert_int_equal(json_object_get_int(json_object_object_get(
+                         json_object_object_get(out, "spec"), "replicas")), 3);
+    json_object_put(out);
+
+    assert_int_equal(kube_create(c, "/api/v1/namespaces/team-a/events", "{\"kind\":\"Event\"}",
+                                 NULL, &st, &err), 0);
+    assert_int_equal(st.code, 201);
+    assert_int_equal(kube_update(c, "/apis/coordination.k8s.io/v1/namespaces/sys/leases/"
+                                    "wva-optimizer", "{\"kind\":\"Lease\"}", &out, &st, &err), 0);
+    assert_string_equal(json_object_get_string(json_object_object_get(
+                            json_object_object_get(out, "metadata"), "resourceVersion")), "9");
+    json_object_put(out);
+    assert_int_equal(kube_get(c, "/apis/apps/v1/namespaces/team-a/deployments/none", NULL, &st,
+                              &err), -1);
+
+    struct kube_client_stats s = kube_client_stats(c);
+    assert_int_equal(s.patch, 1);
+    assert_int_equal(s.create, 1);
+    assert_int_equal(s.update, 1);
+    assert_int_equal(s.get, 1);
+    assert_int_equal(s.list, 0);
+    assert_int_equal(s.attempts, 4);
+    kube_client_free(c);
+
+    /* What went over the wire: merge-patch type, JSON, the token. */
+    char *log = requests_log("/apis/apps/v1/namespaces/team-a/deployments/ok");
+    assert_string_equal(log, "PATCH /apis/apps/v1/namespaces/team-a/deployments/ok/scale\n");
+    free(log);
+}
+
+/* Collects item names; NULL (restart) is recorded as "RESTART". */
+struct names {
+    struct wva_strbuf sb;
+    int stop_after;                 /* > 0: fail on that item */
+    int seen;
+};
+
+static int collect(json_object *item, void *ctx, struct wva_error *err)
+{
+    struct names *n = ctx;
+
+    if (!item) {
+        wva_strbuf_adds(&n->sb, "RESTART ");
+        return 0;
+    }
+    n->seen++;
+    if (n->stop_after && n->seen == n->stop_after) {
+        wva_error_set(err, "callback refused item %d", n->seen);
+        return -1;
+    }
+    json_object *md = json_object_object_get(item, "metadata");
+    wva_strbuf_addf(&n->sb, "%s ", json_object_get_string(json_object_object_get(md, "name")));
+    return 0;
+}
+
+static void test_list_pages_with_continue(void **state)
+{
+    struct kube_client *c = client();
+    struct names n = { WVA_STRBUF_INIT, 0, 0 };
+    struct kube_status st;
+    struct wva_error err = {{0}};
+
+    (void)state;
+    assert_int_equal(kube_list(c, "/api/v1/namespaces/paged/pods", "app=x,tier in (a b)",
+                               collect, &n, &st, &err), 0);
+    assert_string_equal(wva_strbuf_str(&n.sb), "p1 p2 p3 p4 ");
+    assert_int_equal(st.code, 200);
+    assert_int_equal(kube_client_stats(c).list, 3);
+    wva_strbuf_release(&n.sb);
+
+    /* items: null is an empty list. */
+    assert_int_equal(kube_list(c, "/api/v1/namespaces/empty/pods", NULL, collect, &n, NULL,
+                               &err), 0);
+    assert_int_equal(n.sb.len, 0);
+
+    /* The callback can stop the list with its own error. */
+    struct names stop = { WVA_STRBUF_INIT, 2, 0 };
+    assert_int_equal(kube_list(c, "/api/v1/namespaces/paged/pods", NULL, collect, &stop, NULL,
+                               &err), -1);
+    assert_string_equal(err.msg, "callback refused item 2");
+    assert_int_equal(kube_client_stats(c).list, 5);     /* stopped on page 1 */
+    wva_strbuf_release(&stop.sb);
+    kube_client_free(c);
+
+    /* limit, escaped selector and continue tokens as the server decoded them. */
+    char *log = requests_log("/api/v1/namespaces/paged/pods");
+    assert_string_equal(log,
+                        "GET /api/v1/namespaces/paged/pods?limit=500&labelSelector=app=x,tier in (a b)\n"
+                        "GET /api/v1/namespaces/paged/pods?limit=500&labelSelector=app=x,tier in (a b)"
+                        "&continue=tok/1+\n"
+                        "GET /api/v1/namespaces/paged/pods?limit=500&labelSelector=app=x,tier in (a b)"
+                        "&continue=tok2\n"
+                        "GET /api/v1/namespaces/paged/pods?limit=500\n");
+    free(log);
+}
+
+static void test_list_restarts_after_410(void **state)
+{
+    struct kube_client *c = client();
+    struct names n = { WVA_STRBUF_INIT, 0, 0 };
+    struct kube_status st;
+    struct wva_error err = {{0}};
+
+    (void)state;
+    assert_int_equal(kube_list(c, "/api/v1/namespaces/expire/pods", NULL, collect, &n, &st,
+                               &err), 0);
+    /* The consumer is told to forget a1 before it comes again. */
+    assert_string_equal(wva_strbuf_str(&n.sb), "a1 RESTART a1 a2 ");
+    assert_int_equal(kube_client_stats(c).list_restarts, 1);
+    assert_int_equal(kube_client_stats(c).list, 4);
+    wva_strbuf_release(&n.sb);
+
+    /* Always 410: bounded restarts, then the Status error. */
+    assert_int_equal(kube_list(c, "/api/v1/namespaces/gone/pods", NULL, collect, &n, &st, &err),
+                     -1);
+    assert_int_equal(st.code, 410);
+    assert_string_equal(st.reason, "Expired");
+    assert_non_null(strstr(err.msg, "gave up after 3 list restarts: LIST pods in namespace "
+                                    "gone: 410 Expired: The provided continue parameter"));
+    assert_string_equal(wva_strbuf_str(&n.sb),
+                        "g1 RESTART g1 RESTART g1 RESTART g1 ");
+    assert_int_equal(kube_client_stats(c).list_restarts, 4);
+    wva_strbuf_release(&n.sb);
+    kube_client_free(c);
+}
+
+static void test_warning_header_logged(void **state)
+{
+    struct kube_client *c = client();
+    struct wva_error err = {{0}};
+    json_object *out = NULL;
+    char path[] = "/tmp/wva-kube-log-XXXXXX";
+    int fd = mkstemp(path);
+    int saved = dup(STDERR_FILENO);
+
+    (void)state;
+    assert_true(fd >= 0);
+    fflush(stderr);
+    dup2(fd, STDERR_FILENO);
+    int rc = kube_get(c, "/apis/llmd.ai/v1alpha1/namespaces/team-a/variantautoscalings/va1",
+                      &out, NULL, &err);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fd);
+    assert_int_equal(rc, 0);
+    assert_string_equal(json_object_get_string(json_object_object_get(
+                            json_object_object_get(out, "spec"), "modelID")), "llama");
+    json_object_put(out);
+
+    char *logged = read_whole_file(path, NULL);
+    unlink(path);
+    assert_non_null(logged);
+    assert_non_null(strstr(logged, "level=warning msg=\"Kubernetes API warning\""));
+    assert_non_null(strstr(logged, "request=\"GET variantautoscalings team-a/va1\""));
+    assert_non_null(strstr(logged,
+                           "warning=\"llmd.ai/v1alpha1 VariantAutoscaling is deprecated\""));
+    assert_null(strstr(logged, "t0ken-secret"));
+    free(logged);
+    kube_client_free(c);
+}
+
+static void test_fetch_snapshot_cluster_wide(void **state)
+{
+    struct kube_client *c = client();
+    struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
+    struct kube_fetch_options opts = { .system_namespace = "wva-system", .limited_mode = true };
+    struct wva_error err = {{0}};
+
+    (void)state;
+    if (kube_fetch_snapshot(c, &opts, snap, &err) != 0)
+        fail_msg("kube_fetch_snapshot: %s", err.msg);
+    assert_int_equal(snap->namespaces_count, 5);
+    assert_int_equal(snap->vas_count, 3);       /* two pages */
+    assert_string_equal(snap->vas[2].name, "llama-h100");
+    assert_string_equal(snap->vas[0].model_id, "llama");
+    assert_int_equal(snap->deployments_count, 3);
+    const struct wva_deployment *d = snapshot_find_deployment(snap, "team-a", "llama-l4");
+    assert_non_null(d);
+    assert_int_equal(d->replicas, 2);
+    /* limited mode: pods cluster-wide (the training job counts for GPUs). */
+    assert_int_equal(snap->pods_count, 2);
+    assert_string_equal(snap->pods[1].name, "training-job");
+    assert_true(snap->has_nodes);
+    assert_int_equal(snap->nodes_count, 2);
+    assert_int_equal(snap->configmaps_count, 4);
+    const struct wva_configmap *cm =
+        snapshot_find_configmap(snap, "team-a", "wva-saturation-config");
+    assert_non_null(cm);
+    assert_string_equal(wva_kvlist_get(&cm->data, "default"), "kvCacheThreshold: 0.7\n");
+    assert_non_null(snapshot_find_configmap(snap, "wva-system", "wva-variantautoscaling-config"));
+    assert_non_null(snapshot_find_configmap(snap, "team-b", "wva-scale-to-zero-config"));
+    assert_non_null(snap->captured_at);
+    assert_true(snap->captured_at_epoch > 1.7e9);
+
+    struct kube_client_stats s = kube_client_stats(c);
+    /* namespaces 1 + VAs 2 + deployments 2 + pods 1 + nodes 1 */
+    assert_int_equal(s.list, 7);
+    /* 5 global names + 4 local names in team-a and team-b (team-x is
+     * excluded, "quiet" has neither VAs nor the label). */
+    assert_int_equal(s.get, 13);
+    assert_int_equal(s.patch + s.create + s.update, 0);
+    snapshot_free(snap);
+    kube_client_free(c);
+
+    char *log = requests_log("/api/v1/namespaces/team-x/configmaps");
+    assert_string_equal(log, "");
+    free(log);
+    log = requests_log("/api/v1/namespaces/team-b/");
+    assert_string_equal(log,
+                        "GET /api/v1/namespaces/team-b/configmaps/wva-saturation-config\n"
+                        "GET /api/v1/namespaces/team-b/configmaps/wva-saturation-scaling-config\n"
+                        "GET /api/v1/namespaces/team-b/configmaps/wva-scale-to-zero-config\n"
+                        "GET /api/v1/namespaces/team-b/configmaps/wva-model-scale-to-zero-config\n");
+    free(log);
+}
+
+static void test_fetch_snapshot_watch_namespace(void **state)
+{
+    struct kube_client *c = client();
+    struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
+    struct kube_fetch_options opts = { .watch_namespace = "team-a",
+                                       .system_namespace = "wva-system" };
+    struct wva_error err = {{0}};
+
+    (void)state;
+    if (kube_fetch_snapshot(c, &opts, snap, &err) != 0)
+        fail_msg("kube_fetch_snapshot: %s", err.msg);
+    assert_int_equal(snap->namespaces_count, 1);
+    assert_string_equal(snap->namespaces[0].name, "team-a");
+    assert_int_equal(snap->vas_count, 1);
+    assert_int_equal(snap->deployments_count, 2);
+    assert_int_equal(snap->pods_count, 2);          /* only team-a's */
+    assert_false(snap->has_nodes);
+    assert_int_equal(snap->nodes_count, 0);
+    assert_int_equal(snap->configmaps_count, 3);
+    struct kube_client_stats s = kube_client_stats(c);
+    assert_int_equal(s.list, 3);
+    assert_int_equal(s.get, 1 + 5 + 4);
+    snapshot_free(snap);
+
+    /* A bad namespace name never reaches a URL. */
+    struct wva_snapshot *snap2 = wva_xcalloc(1, sizeof(*snap2));
+    struct kube_fetch_options bad = { .watch_namespace = "a/../b" };
+    assert_int_equal(kube_fetch_snapshot(c, &bad, snap2, &err), -1);
+    assert_non_null(strstr(err.msg, "watch namespace \"a/../b\""));
+    snapshot_free(snap2);
+    kube_client_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_error_message),
+        cmocka_unit_test(test_verbs_and_counters),
+        cmocka_unit_test(test_list_pages_with_continue),
+        cmocka_unit_test(test_list_restarts_after_410),
+        cmocka_unit_test(test_warning_header_logged),
+        cmocka_unit_test(test_fetch_snapshot_cluster_wide),
+        cmocka_unit_test(test_fetch_snapshot_watch_namespace),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

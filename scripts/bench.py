@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""bench.py - the measuring half of scripts/bench.sh (run that instead).
+
+For each size: make (or reuse) a --limited snapshot with gen_snapshot.py,
+replay it with `wva-optimizer --from-file SNAP --output json --timings`
+several times, and report medians.  Stage times, LP objective and integer
+cost come from the binary's stderr line
+  timings: parse=S filter=S analyze=S solve=S plan=S total=S lp_objective=X
+           int_cost=Y models=N variants=N
+(one line, key=value pairs, seconds); wall time and peak RSS come from the
+child's own rusage (os.wait4), so nothing beyond Python 3 is needed.
+Python 3 standard library only.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REQUIRED = ("parse", "analyze", "solve", "total", "lp_objective", "int_cost",
+            "models", "variants")
+
+
+class BenchError(Exception):
+    pass
+
+
+def machine_lines():
+    cpu = None
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, val = line.partition(":")
+                if key.strip() in ("model name", "Model", "Hardware", "cpu model"):
+                    cpu = val.strip()
+                    break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    mem = ""
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    mem = ", %.1f GiB RAM" % (int(line.split()[1]) / 1048576.0)
+                    break
+    except OSError:
+        pass
+    return ["machine: nproc=%s cpu=%s (%s, %s%s)" % (
+                usable, cpu or platform.processor() or "unknown",
+                platform.machine(), platform.system(), mem),
+            "load average at start: %s" % (
+                " ".join("%.2f" % x for x in os.getloadavg())
+                if hasattr(os, "getloadavg") else "n/a")]
+
+
+def file_sha(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:12]
+
+
+def ensure_snapshot(args, size, gen_sha, log):
+    """Cached snapshot path for this size, seed and generator version."""
+    base = "snap-%d-seed%d-%s" % (size, args.seed, gen_sha)
+    snap = os.path.join(args.cache, base + ".json")
+    expect = os.path.join(args.cache, base + ".expect.json")
+    if os.path.exists(snap) and os.path.exists(expect):
+        return snap, expect, None, os.path.getsize(snap)
+    tmp_snap, tmp_expect = snap + ".tmp%d" % os.getpid(), expect + ".tmp%d" % os.getpid()
+    t0 = time.perf_counter()
+    cmd = [sys.executable, args.generator, "--vas", str(size), "--seed",
+           str(args.seed), "--limited", "-o", tmp_snap, "--expect", tmp_expect]
+    try:
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True)
+        gen_s = time.perf_counter() - t0
+        if r.returncode != 0:
+            raise BenchError("generator failed for %d VAs: %s" % (size, r.stderr.strip()))
+        r = subprocess.run([sys.executable, args.generator, "--check", tmp_snap],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True)
+        if r.returncode != 0:
+            raise BenchError("generated snapshot fails the shape check: %s"
+                             % r.stderr.strip()[:2000])
+    except BenchError:
+        for tmp in (tmp_snap, tmp_expect):
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        raise
+    os.replace(tmp_expect, expect)
+    os.replace(tmp_snap, snap)
+    log("generated %s (%.1f MB) in %.2f s" % (snap, os.path.getsize(snap) / 1e6, gen_s))
+    return snap, expect, gen_s, os.path.getsize(snap)
+
+
+def parse_timings(stderr_text):
+    """The last stderr line starting with 'timings:' as {key: float}."""
+    line = None
+    for ln in stderr_text.splitlines():
+        if ln.startswith("timings:"):
+            line = ln
+    if line is None:
+        raise BenchError("no 'timings:' line on stderr")
+    out = {}
+    for tok in line[len("timings:"):].split():
+        key, eq, val = tok.partition("=")
+        if not eq:
+            raise BenchError("malformed timings token %r in %r" % (tok, line))
+        try:
+            out[key] = float(val)
+        except ValueError:
+            raise BenchError("timings %s=%r is not a number" % (key, val))
+    missing = [k for k in REQUIRED if k not in out]
+    if missing:
+        raise BenchError("timings line lacks %s: %r" % (", ".join(missing), line))
+    return out
+
+
+def run_once(args, snap, plan_path):
+    cmd = [args.bin, "--from-file", snap, "--output", "json", "--timings"]
+    with open(plan_path, "wb") as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        killer = threading.Timer(args.timeout, os.killpg, (proc.pid, 9))
+        killer.start()
+        try:
+            # wait4 gives this child's own rusage (ru_maxrss in KiB on Linux),
+            # which RUSAGE_CHILDREN (a maximum over all children) cannot.
+            _, status, ru = os.wait4(proc.pid, 0)
+        finally:
+            killer.cancel()
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if wall >= args.timeout and proc.returncode < 0:
+            raise BenchError("%s timed out after %d s" % (" ".join(cmd), args.timeout))
+        err.seek(0)
+        stderr_text = err.read().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        tail = "\n".join(stderr_text.splitlines()[-15:])
+        raise BenchError("%s exited with %d:\n%s" % (" ".join(cmd), proc.returncode, tail))
+    t = parse_timings(stderr_text)
+    t["wall"] = wall
+    rss_kib = ru.ru_maxrss if sys.platform != "darwin" else ru.ru_maxrss / 1024
+    t["rss_mb"] = rss_kib / 1024.0
+    return t
+
+
+def plan_summary(plan_path, expect_path):
+    """Actions in the plan and agreement of its per-model analysis with the
+    generator's own evaluation of the SPEC formulas (informational)."""
+    try:
+        with open(plan_path, encoding="utf-8") as f:
+            plan = json.load(f)
+    except (OSError, ValueError) as e:
+        raise BenchError("stdout is not a JSON plan: %s" % e)
+    if not isinstance(plan, dict) or plan.get("kind") != "WVAPlan":
+        raise BenchError("stdout JSON is not a WVAPlan (kind=%r)"
+                         % (plan.get("kind") if isinstance(plan, dict) else None))
+    actions = {}
+    for v in plan.get("variants") or []:
+        a = v.get("action", "?") if isinstance(v, dict) else "?"
+        actions[a] = actions.get(a, 0) + 1
+    agree = total = 0
+    mismatches = []
+    try:
+        with open(expect_path, encoding="utf-8") as f:
+            expect = json.load(f)
+        want = {(m["namespace"], m["modelID"]): m["expect"]
+                for m in expect["modelsDetail"] if m["expect"] != "skipped"}
+        for m in plan.get("models") or []:
+            key = (m.get("namespace"), m.get("modelID"))
+            if key not in want or "shouldScaleUp" not in m:
+                continue
+            got = "up" if m.get("shouldScaleUp") else (
+                "down" if m.get("scaleDownSafe") else "hold")
+            total += 1
+            if got == want[key]:
+                agree += 1
+            elif len(mismatches) < 3:
+                mismatches.append("%s/%s: plan %s, generator %s"
+                                  % (key[0], key[1], got, want[key]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return actions, agree, total, mismatches
+
+
+def fmt_row(cols, widths):
+    return "  ".join(str(c).rjust(w) for c, w in zip(cols, widths))
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description="wva-optimizer replay benchmark")
+    p.add_argument("--bin", required=True)
+    p.add_argument("--generator", required=True)
+    p.add_argument("--cache", required=True, help="snapshot cache directory")
+    p.add_argument("--quick", action="store_true", help="100 and 1,000 VAs only")
+    p.add_argument("--sizes", help='e.g. "100 1000 10000"')
+    p.add_argument("--runs", type=int, help="runs per size (default 5, 3 at >= 10,000)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--timeout", type=int, default=900, help="seconds per run")
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--keep-plans", metavar="DIR", help="keep each size's last plan here")
+    args = p.parse_args(argv)
+    try:
+        sizes = [int(s) for s in args.sizes.replace(",", " ").split()] if args.sizes \
+            else ([100, 1000] if args.quick else [100, 1000, 10000])
+    except ValueError:
+        p.error("--sizes takes whole numbers")
+    if not sizes or any(s < 1 for s in sizes) or (args.runs is not None and args.runs < 1):
+        p.error("sizes and --runs must be positive")
+
+    def log(msg):
+        print("bench: " + msg, file=sys.stderr, flush=True)
+
+    try:
+        os.makedirs(args.cache, exist_ok=True)
+        probe = os.path.join(args.cache, ".probe%d" % os.getpid())
+        open(probe, "w").close()
+        os.unlink(probe)
+    except OSError:
+        args.cache = tempfile.mkdtemp(prefix="wva-bench-")
+        log("snapshot cache not writable, using %s" % args.cache)
+    gen_sha = file_sha(args.generator)
+
+    for line in machine_lines():
+        print(line)
+    print("binary: %s" % os.path.abspath(args.bin))
+    print("snapshots: gen_snapshot.py --limited --seed %d (generator %s), cache %s"
+          % (args.seed, gen_sha, args.cache))
+    sys.stdout.flush()
+
+    header = ["VAs", "models", "variants", "parse s", "analyze s", "solve s",
+              "total s", "wall s", "peak MB", "LP objective", "int cost",
+              "gap/model", "runs"]
+    widths = [6, 6, 8, 8, 9, 8, 8, 8, 8, 13, 11, 9, 4]
+    rows, results, notes = [], [], []
+    plan_dir = args.keep_plans or tempfile.mkdtemp(prefix="wva-bench-plans-")
+    os.makedirs(plan_dir, exist_ok=True)
+    failed = False
+    for size in sizes:
+        runs = args.runs or (3 if size >= 10000 else 5)
+        try:
+            snap, expect, gen_s, snap_bytes = ensure_snapshot(args, size, gen_sha, log)
+            plan_path = os.path.join(plan_dir, "plan-%d.json" % size)
+            samples = []
+            for i in range(runs):
+                t = run_once(args, snap, plan_path)
+                log("%d VAs run %d/%d: total=%.4f s wall=%.4f s rss=%.1f MB"
+                    % (size, i + 1, runs, t["total"], t["wall"], t["rss_mb"]))
+                samples.append(t)
+            actions, agree, total, mism = plan_summary(plan_path, expect)
+        except BenchError as e:
+            log("FAILED at %d VAs: %s" % (size, e))
+            failed = True
+            break
+        med = {k: statistics.median(s[k] for s in samples)
+               for k in samples[0] if all(k in s for s in samples)}
+        models = med["models"]
+        gap = (med["int_cost"] - med["lp_objective"]) / models if models else 0.0
+        rows.append([size, "%d" % models, "%d" % med["variants"],
+                     "%.4f" % med["parse"], "%.4f" % med["analyze"],
+                     "%.4f" % med["solve"], "%.4f" % med["total"],
+                     "%.4f" % med["wall"], "%.1f" % med["rss_mb"],
+                     "%.2f" % med["lp_objective"], "%.2f" % med["int_cost"],
+                     "%.3f" % gap, runs])
+        acts = " ".join("%s=%d" % kv for kv in sorted(actions.items()))
+        note = "%d VAs: snapshot %.1f MB; plan actions: %s" % (
+            size, snap_bytes / 1e6, acts or "none")
+        if total:
+            note += "; model analysis agrees with generator on %d/%d" % (agree, total)
+        notes.append(note)
+        for m in mism:
+            notes.append("    mismatch: " + m)
+        results.append({"vas": size, "runs": runs, "median": med, "gap_per_model": gap,
+                        "snapshot_bytes": snap_bytes, "generate_seconds": gen_s,
+                        "actions": actions, "analysis_agree": agree,
+                        "analysis_compared": total})
+
+    print()
+    print(fmt_row(header, widths))
+    print(fmt_row(["-" * w for w in widths], widths))
+    for r in rows:
+        print(fmt_row(r, widths))
+    print()
+    for n in notes:
+        print(n)
+    print("(medians per column; stage times from the binary's timings line, wall and "
+          "peak RSS from the child's rusage; gap/model = (int cost - LP objective) / models)")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"machine": machine_lines(), "binary": os.path.abspath(args.bin),
+                       "seed": args.seed, "generator": gen_sha, "results": results,
+                       "failed": failed}, f, indent=2)
+            f.write("\n")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
