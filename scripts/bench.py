@@ -244,9 +244,9 @@ def main(argv):
     sys.stdout.flush()
 
     header = ["VAs", "models", "variants", "parse s", "analyze s", "solve s",
-              "total s", "wall s", "peak MB", "LP objective", "int cost",
+              "total s", "wall s", "RSS MB", "LP objective", "int cost",
               "gap/model", "runs"]
-    widths = [6, 6, 8, 8, 9, 8, 8, 8, 8, 13, 11, 9, 4]
+    widths = [6, 6, 8, 8, 9, 8, 8, 8, 8, 13, 13, 9, 4]
     rows, results, notes = [], [], []
     plan_dir = args.keep_plans or tempfile.mkdtemp(prefix="wva-bench-plans-")
     os.makedirs(plan_dir, exist_ok=True)
@@ -298,8 +298,9 @@ def main(argv):
     print()
     for n in notes:
         print(n)
-    print("(medians per column; stage times from the binary's timings line, wall and "
-          "peak RSS from the child's rusage; gap/model = (int cost - LP objective) / models)")
+    print("(medians per column over the runs; variants = variants optimized; stage times"
+          " from the binary's timings line; wall and peak RSS (ru_maxrss) from the child's"
+          " rusage; gap/model = (int cost - LP objective) / models)")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"machine": machine_lines(), "binary": os.path.abspath(args.bin),

@@ -59,15 +59,18 @@ struct attempt {
     long retry_after_ms;            /* -1 when absent */
 };
 
-/* Overwrite a secret before releasing it, so it does not linger in freed
- * heap memory (core dumps, later allocations). */
-static void free_secret(char *s)
+void http_secret_wipe(char *s)
 {
     if (!s)
         return;
-    volatile char *p = s;
-    while (*p)
-        *p++ = '\0';
+    /* volatile: the stores must not be optimised away as dead. */
+    for (volatile char *p = s; *p; p++)
+        *p = '\0';
+}
+
+void http_secret_free(char *s)
+{
+    http_secret_wipe(s);
     free(s);
 }
 
@@ -82,9 +85,9 @@ void http_client_free(struct http_client *client)
     free(client->client_cert_file);
     free(client->client_cert_data);
     free(client->client_key_file);
-    free_secret(client->client_key_data);
+    http_secret_free(client->client_key_data);
     free(client->server_name);
-    free_secret(client->bearer_token);
+    http_secret_free(client->bearer_token);
     free(client->user_agent);
     free(client);
 }
@@ -345,42 +348,40 @@ static void set_tls(struct http_client *c)
 /* Zero header strings before freeing: one of them carries the token. */
 static void free_headers(struct curl_slist *headers)
 {
-    for (struct curl_slist *h = headers; h; h = h->next) {
-        volatile char *p = h->data;
-        while (*p)
-            *p++ = '\0';
-    }
+    for (struct curl_slist *h = headers; h; h = h->next)
+        http_secret_wipe(h->data);
     curl_slist_free_all(headers);
+}
+
+static struct curl_slist *add_header(struct curl_slist *headers, const char *name,
+                                     const char *value)
+{
+    struct wva_strbuf sb = WVA_STRBUF_INIT;
+
+    wva_strbuf_addf(&sb, "%s: %s", name, value);
+    headers = curl_slist_append(headers, wva_strbuf_str(&sb));
+    http_secret_wipe(sb.buf);
+    wva_strbuf_release(&sb);
+    return headers;
 }
 
 static struct curl_slist *build_headers(const struct http_client *c,
                                         const struct http_request *req)
 {
     struct curl_slist *headers = NULL;
-    struct wva_strbuf sb = WVA_STRBUF_INIT;
 
     if (c->bearer_token) {
-        wva_strbuf_addf(&sb, "Authorization: Bearer %s", c->bearer_token);
-        headers = curl_slist_append(headers, wva_strbuf_str(&sb));
-        volatile char *p = sb.buf;
-        while (*p)
-            *p++ = '\0';
-        wva_strbuf_reset(&sb);
+        char *auth = wva_xmalloc(strlen(c->bearer_token) + 8);
+        sprintf(auth, "Bearer %s", c->bearer_token);
+        headers = add_header(headers, "Authorization", auth);
+        http_secret_free(auth);
     }
-    if (req->content_type) {
-        wva_strbuf_addf(&sb, "Content-Type: %s", req->content_type);
-        headers = curl_slist_append(headers, wva_strbuf_str(&sb));
-        wva_strbuf_reset(&sb);
-    }
-    if (req->accept) {
-        wva_strbuf_addf(&sb, "Accept: %s", req->accept);
-        headers = curl_slist_append(headers, wva_strbuf_str(&sb));
-        wva_strbuf_reset(&sb);
-    }
+    if (req->content_type)
+        headers = add_header(headers, "Content-Type", req->content_type);
+    if (req->accept)
+        headers = add_header(headers, "Accept", req->accept);
     /* No "Expect: 100-continue" round trip for large bodies. */
-    headers = curl_slist_append(headers, "Expect:");
-    wva_strbuf_release(&sb);
-    return headers;
+    return curl_slist_append(headers, "Expect:");
 }
 
 /* One attempt: returns the libcurl result; resp is filled. */

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "wva/http.h"
 #include "wva/kubeconfig.h"
 #include "wva/strbuf.h"
 #include "wva/values.h"
@@ -22,16 +23,6 @@
 
 #define KUBE_TOKEN_MAX_BYTES (64u * 1024u)
 #define KUBE_NAMESPACE_MAX_BYTES 253u
-
-static void free_secret(char *s)
-{
-    if (!s)
-        return;
-    volatile char *p = s;
-    while (*p)
-        *p++ = '\0';
-    free(s);
-}
 
 void kube_config_free(struct kube_config *cfg)
 {
@@ -46,9 +37,9 @@ void kube_config_free(struct kube_config *cfg)
     free(cfg->client_cert_file);
     free(cfg->client_cert_data);
     free(cfg->client_key_file);
-    free_secret(cfg->client_key_data);
+    http_secret_free(cfg->client_key_data);
     free(cfg->server_name);
-    free_secret(cfg->token);
+    http_secret_free(cfg->token);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -221,10 +212,11 @@ static int get_string(const struct kc *kc, const struct yaml_node *map, const ch
 }
 
 /* The entry called name in the list under list_key (clusters, users,
- * contexts), returning its inner map (cluster, user, context).  A missing
- * inner map reads as empty. */
+ * contexts), returning its inner map (cluster, user, context; a missing
+ * inner map reads as empty).  A missing entry is an error naming it and the
+ * context that refers to it (of_context, NULL for contexts themselves). */
 static int find_named(const struct kc *kc, const struct yaml_node *root, const char *list_key,
-                      const char *inner_key, const char *what, const char *name,
+                      const char *inner_key, const char *name, const char *of_context,
                       const struct yaml_node **out)
 {
     const struct yaml_node *list = yaml_node_get(root, list_key);
@@ -247,13 +239,19 @@ static int find_named(const struct kc *kc, const struct yaml_node *root, const c
         if (inner && yaml_node_kind(inner) != YAML_NODE_MAP &&
             yaml_node_kind(inner) != YAML_NODE_NULL) {
             wva_error_set(kc->err, "kubeconfig %s: %s \"%s\": %s must be a map", kc->path,
-                          what, name, inner_key);
+                          inner_key, name, inner_key);
             return -1;
         }
         *out = inner && yaml_node_kind(inner) == YAML_NODE_MAP ? inner : NULL;
-        return 1;
+        return 0;
     }
-    return 0;
+    if (of_context)
+        wva_error_set(kc->err, "kubeconfig %s: %s \"%s\" (of context \"%s\") not found",
+                      kc->path, inner_key, name, of_context);
+    else
+        wva_error_set(kc->err, "kubeconfig %s: %s \"%s\" not found", kc->path, inner_key,
+                      name);
+    return -1;
 }
 
 /* A file-or-data pair (certificate-authority / certificate-authority-data
@@ -274,7 +272,7 @@ static int get_file_or_data(const struct kc *kc, const struct yaml_node *map, co
         if (!decoded || len == 0 || strlen(decoded) != len) {
             /* A PEM never holds NUL bytes; reject rather than truncate. */
             if (decoded)
-                free_secret(decoded);
+                http_secret_free(decoded);
             wva_error_set(kc->err, "kubeconfig %s: %s: %s is not valid base64-encoded PEM",
                           kc->path, where, data_key);
             return -1;
@@ -292,17 +290,10 @@ static int read_cluster(const struct kc *kc, const struct yaml_node *root, const
     const struct yaml_node *cluster;
     char where[320];
     const char *server, *insecure, *server_name;
-    int found;
 
     snprintf(where, sizeof(where), "cluster \"%s\"", name);
-    found = find_named(kc, root, "clusters", "cluster", "cluster", name, &cluster);
-    if (found < 0)
+    if (find_named(kc, root, "clusters", "cluster", name, cfg->context, &cluster) < 0)
         return -1;
-    if (!found) {
-        wva_error_set(kc->err, "kubeconfig %s: cluster \"%s\" (of context \"%s\") not found",
-                      kc->path, name, cfg->context);
-        return -1;
-    }
     if (get_string(kc, cluster, where, "server", &server) < 0 ||
         get_string(kc, cluster, where, "insecure-skip-tls-verify", &insecure) < 0 ||
         get_string(kc, cluster, where, "tls-server-name", &server_name) < 0)
@@ -334,49 +325,45 @@ static int read_cluster(const struct kc *kc, const struct yaml_node *root, const
                             "certificate-authority-data", &cfg->ca_file, &cfg->ca_data);
 }
 
+/* Users that authenticate through a plugin (exec, auth-provider) are
+ * refused with an error naming the plugin.  what: how to describe it, with
+ * one %s for the plugin's name_key value. */
+static int refuse_plugin(const struct kc *kc, const struct yaml_node *user, const char *where,
+                         const char *key, const char *name_key, const char *what)
+{
+    const struct yaml_node *plugin = yaml_node_get(user, key);
+    const char *name = NULL;
+    char desc[512];
+
+    if (!plugin || yaml_node_kind(plugin) == YAML_NODE_NULL)
+        return 0;
+    if (yaml_node_kind(plugin) == YAML_NODE_MAP &&
+        get_string(kc, plugin, where, name_key, &name) < 0)
+        return -1;
+    snprintf(desc, sizeof(desc), what, name ? name : "?");
+    wva_error_set(kc->err,
+                  "kubeconfig %s: %s uses %s; give the user a token, tokenFile or client "
+                  "certificate instead (e.g. a ServiceAccount token)",
+                  kc->path, where, desc);
+    return -1;
+}
+
 static int read_user(const struct kc *kc, const struct yaml_node *root, const char *name,
                      struct kube_config *cfg)
 {
     const struct yaml_node *user;
     char where[320];
     const char *token, *token_file, *username;
-    int found;
 
     snprintf(where, sizeof(where), "user \"%s\"", name);
-    found = find_named(kc, root, "users", "user", "user", name, &user);
-    if (found < 0)
+    if (find_named(kc, root, "users", "user", name, cfg->context, &user) < 0)
         return -1;
-    if (!found) {
-        wva_error_set(kc->err, "kubeconfig %s: user \"%s\" (of context \"%s\") not found",
-                      kc->path, name, cfg->context);
+    if (refuse_plugin(kc, user, where, "exec", "command",
+                      "an exec credential plugin (command \"%s\"), which wva-optimizer "
+                      "does not run") < 0 ||
+        refuse_plugin(kc, user, where, "auth-provider", "name",
+                      "the auth-provider \"%s\", which wva-optimizer does not support") < 0)
         return -1;
-    }
-    const struct yaml_node *exec = yaml_node_get(user, "exec");
-    if (exec && yaml_node_kind(exec) != YAML_NODE_NULL) {
-        const char *command = NULL;
-        if (yaml_node_kind(exec) == YAML_NODE_MAP &&
-            get_string(kc, exec, where, "command", &command) < 0)
-            return -1;
-        wva_error_set(kc->err,
-                      "kubeconfig %s: %s uses an exec credential plugin (command \"%s\"), "
-                      "which wva-optimizer does not run; give the user a token, tokenFile or "
-                      "client certificate instead (e.g. a ServiceAccount token)",
-                      kc->path, where, command ? command : "?");
-        return -1;
-    }
-    const struct yaml_node *provider = yaml_node_get(user, "auth-provider");
-    if (provider && yaml_node_kind(provider) != YAML_NODE_NULL) {
-        const char *pname = NULL;
-        if (yaml_node_kind(provider) == YAML_NODE_MAP &&
-            get_string(kc, provider, where, "name", &pname) < 0)
-            return -1;
-        wva_error_set(kc->err,
-                      "kubeconfig %s: %s uses the auth-provider \"%s\", which wva-optimizer "
-                      "does not support; give the user a token, tokenFile or client "
-                      "certificate instead",
-                      kc->path, where, pname ? pname : "?");
-        return -1;
-    }
     if (get_string(kc, user, where, "username", &username) < 0)
         return -1;
     if (username) {
@@ -420,7 +407,6 @@ static int parse_kubeconfig(const struct kc *kc, const struct yaml_node *root, c
 {
     const struct yaml_node *ctx;
     const char *current, *cluster_name, *user_name, *ns;
-    int found;
 
     if (yaml_node_kind(root) != YAML_NODE_MAP) {
         wva_error_set(kc->err, "kubeconfig %s: not a YAML map", kc->path);
@@ -438,13 +424,8 @@ static int parse_kubeconfig(const struct kc *kc, const struct yaml_node *root, c
         }
     }
     cfg->context = wva_xstrdup(current);
-    found = find_named(kc, root, "contexts", "context", "context", current, &ctx);
-    if (found < 0)
+    if (find_named(kc, root, "contexts", "context", current, NULL, &ctx) < 0)
         return -1;
-    if (!found) {
-        wva_error_set(kc->err, "kubeconfig %s: context \"%s\" not found", kc->path, current);
-        return -1;
-    }
     char where[320];
     snprintf(where, sizeof(where), "context \"%s\"", current);
     if (get_string(kc, ctx, where, "cluster", &cluster_name) < 0 ||

@@ -80,7 +80,7 @@ static int run_replay(struct wva_settings *s)
             analyzed += plan->variants[i].skip == WVA_SKIP_NONE;
         fprintf(stderr,
                 "timings: parse=%.4f filter=%.4f analyze=%.4f solve=%.4f plan=%.4f total=%.4f "
-                "lp_objective=%.6g int_cost=%.6g models=%zu variants=%zu\n",
+                "lp_objective=%.6f int_cost=%.6f models=%zu variants=%zu\n",
                 parsed - start, t.filter, t.analyze, t.solve,
                 t.plan + (engine_now() - before_print), engine_now() - start, bound, objective,
                 plan->models_count, analyzed);

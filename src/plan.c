@@ -1,5 +1,6 @@
 /* plan.c - rendering of a run's decisions (SPEC section 9). */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,18 +114,37 @@ char *plan_render_json(const struct wva_plan *plan)
     return text;
 }
 
+/* Column widths fit the longest value so rows stay aligned. */
+static int column_width(const struct wva_plan *plan, size_t offset, int min)
+{
+    int width = min;
+
+    for (size_t i = 0; i < plan->variants_count; i++) {
+        const char *s = *(char *const *)((const char *)&plan->variants[i] + offset);
+        int len = s ? (int)strlen(s) : 1;
+        if (len > width)
+            width = len;
+    }
+    return width;
+}
+
 char *plan_render_table(const struct wva_plan *plan)
 {
     struct wva_strbuf sb = WVA_STRBUF_INIT;
+    int ns_w = column_width(plan, offsetof(struct wva_plan_variant, namespace_name), 9);
+    int name_w = column_width(plan, offsetof(struct wva_plan_variant, name), 7);
+    int acc_w = column_width(plan, offsetof(struct wva_plan_variant, accelerator), 11);
 
-    wva_strbuf_addf(&sb, "%-20s %-28s %-12s %7s %5s %6s  %-10s  %s\n", "NAMESPACE", "VARIANT",
-                    "ACCELERATOR", "CURRENT", "READY", "TARGET", "ACTION", "REASON");
+    wva_strbuf_addf(&sb, "%-*s  %-*s  %-*s  %7s  %5s  %6s  %-21s  %s\n", ns_w, "NAMESPACE", name_w,
+                    "VARIANT", acc_w, "ACCELERATOR", "CURRENT", "READY", "TARGET", "ACTION",
+                    "REASON");
     for (size_t i = 0; i < plan->variants_count; i++) {
         const struct wva_plan_variant *v = &plan->variants[i];
         const char *action = v->skip ? filter_skip_name(v->skip) : plan_action_name(v->action);
 
-        wva_strbuf_addf(&sb, "%-20s %-28s %-12s %7d %5d %6d  %-10s  %s\n", v->namespace_name,
-                        v->name, v->accelerator ? v->accelerator : "-", v->current_replicas,
+        wva_strbuf_addf(&sb, "%-*s  %-*s  %-*s  %7d  %5d  %6d  %-21s  %s\n", ns_w,
+                        v->namespace_name, name_w, v->name, acc_w,
+                        v->accelerator ? v->accelerator : "-", v->current_replicas,
                         v->ready_replicas, v->target_replicas, action, v->reason ? v->reason : "");
     }
     wva_strbuf_addf(&sb, "\nsolver: %s, cost %.6g (LP bound %.6g), %zu variables, %.3f s\n",

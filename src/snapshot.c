@@ -1090,19 +1090,365 @@ static int read_va(struct jpath *p, struct json_object *item, void *dst, struct 
 }
 
 /* ------------------------------------------------------------------ */
+/* Splitting the big arrays                                             */
+
+/* Why: json-c builds a tree of the whole document.  For a 60 MB snapshot
+ * that is a ~1 GB tree, and allocating and releasing it costs more than
+ * everything else together (measured: ~2 s of CPU).  So the scanner below
+ * only finds where the elements of the few big arrays (List items, metric
+ * results) start and end.  json-c then parses the rest of the document
+ * with those arrays emptied, and each element on its own as it is read,
+ * so memory is reused while it is hot.  The scanner validates nothing and
+ * reports nothing: on anything unexpected (or any json-c error in a piece)
+ * the loader parses the whole document instead, which gives json-c's own
+ * error message and position. */
+
+/* The metric result arrays of the document and where each one goes. */
+static const struct {
+    const char *key;
+    size_t offset;
+} metric_fields[] = {
+    {"kvCacheUsage", offsetof(struct wva_metrics, kv_cache_usage)},
+    {"queueLength", offsetof(struct wva_metrics, queue_length)},
+    {"cacheConfig", offsetof(struct wva_metrics, cache_config)},
+    {"requestCount", offsetof(struct wva_metrics, request_count)},
+    {"gatewayQueue", offsetof(struct wva_metrics, gateway_queue)},
+};
+#define METRIC_FIELDS (sizeof(metric_fields) / sizeof(metric_fields[0]))
+
+#define SCAN_FAIL SIZE_MAX
+#define SCAN_MAX_KEYS 256       /* more members where we split: fall back */
+#define SCAN_PATH_MAX 256
+
+struct span {
+    size_t start, end;          /* one element: text[start, end) */
+};
+
+struct split_array {
+    char *id;                   /* "pods/items", "metrics/custom/<name>" */
+    size_t open, close;         /* positions of its '[' and ']' */
+    int depth;                  /* containers enclosing an element */
+    struct span *items;
+    size_t count, cap;
+};
+
+struct doc {
+    const char *text;
+    size_t len;
+    struct split_array *arrays; /* none when the whole tree was parsed */
+    size_t count, cap;
+};
+
+static void doc_release(struct doc *d)
+{
+    for (size_t i = 0; i < d->count; i++) {
+        free(d->arrays[i].id);
+        free(d->arrays[i].items);
+    }
+    free(d->arrays);
+    d->arrays = NULL;
+    d->count = d->cap = 0;
+}
+
+static bool is_json_ws(char c)
+{
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+static size_t scan_ws(const struct doc *d, size_t pos)
+{
+    while (pos < d->len && is_json_ws(d->text[pos]))
+        pos++;
+    return pos;
+}
+
+/* pos is at '"': returns the position after the closing quote. */
+static size_t scan_string(const struct doc *d, size_t pos, bool *escaped)
+{
+    size_t q = 0;
+
+    /* memchr is vectorised, and strings are most of the bytes; the next
+     * quote is remembered so a string full of escapes stays linear */
+    for (pos++; pos < d->len;) {
+        const char *bs;
+
+        if (q < pos) {
+            const char *quote = memchr(d->text + pos, '"', d->len - pos);
+
+            if (!quote)
+                return SCAN_FAIL;
+            q = (size_t)(quote - d->text);
+        }
+        bs = memchr(d->text + pos, '\\', q - pos);
+        if (!bs)
+            return q + 1;
+        *escaped = true;
+        pos = (size_t)(bs - d->text) + 2;   /* skip the escaped character */
+    }
+    return SCAN_FAIL;
+}
+
+/* The end of the value starting at pos (brackets and strings balanced). */
+static size_t scan_value(const struct doc *d, size_t pos)
+{
+    size_t depth = 0;
+    bool escaped;
+
+    while (pos < d->len) {
+        char c = d->text[pos];
+
+        if (c == '"') {
+            if ((pos = scan_string(d, pos, &escaped)) == SCAN_FAIL || depth == 0)
+                return pos;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return pos;         /* a scalar ended by its container */
+            if (--depth == 0)
+                return pos + 1;
+        } else if (depth == 0 && (c == ',' || is_json_ws(c))) {
+            return pos;
+        }
+        pos++;
+    }
+    return depth == 0 ? pos : SCAN_FAIL;
+}
+
+/* 2: split this array; 1: look inside this object; 0: skip. */
+static int split_role(const char *path)
+{
+    static const char *const lists[] = {
+        "namespaces", "variantAutoscalings", "deployments", "pods", "configMaps", "nodes",
+    };
+    const char *slash = strchr(path, '/');
+
+    if (strncmp(path, "metrics", 7) == 0 && (path[7] == '\0' || path[7] == '/')) {
+        if (!path[7])
+            return 1;
+        path += 8;
+        if (strncmp(path, "custom/", 7) == 0)
+            return 2;
+        if (strcmp(path, "custom") == 0)
+            return 1;
+        for (size_t f = 0; f < METRIC_FIELDS; f++)
+            if (strcmp(path, metric_fields[f].key) == 0)
+                return 2;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        size_t n = strlen(lists[i]);
+
+        if (strncmp(path, lists[i], n) != 0)
+            continue;
+        if (path[n] == '\0')
+            return 1;
+        if (slash == path + n && strcmp(slash + 1, "items") == 0)
+            return 2;
+    }
+    return 0;
+}
+
+static size_t scan_array(struct doc *d, size_t pos, const char *path, int depth)
+{
+    struct split_array *a;
+
+    if (d->count == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 16;
+        d->arrays = wva_xrealloc(d->arrays, d->cap * sizeof(d->arrays[0]));
+    }
+    a = &d->arrays[d->count++];
+    memset(a, 0, sizeof(*a));
+    a->id = wva_xstrdup(path);
+    a->open = pos;
+    a->depth = depth;
+    pos = scan_ws(d, pos + 1);
+    if (pos < d->len && d->text[pos] == ']') {
+        a->close = pos;
+        return pos + 1;
+    }
+    while (pos < d->len) {
+        size_t end = scan_value(d, pos);
+
+        if (end == SCAN_FAIL || end == pos)
+            return SCAN_FAIL;
+        if (a->count == a->cap) {
+            a->cap = a->cap ? a->cap * 2 : 64;
+            a->items = wva_xrealloc(a->items, a->cap * sizeof(a->items[0]));
+        }
+        a->items[a->count].start = pos;
+        a->items[a->count].end = end;
+        a->count++;
+        pos = scan_ws(d, end);
+        if (pos >= d->len)
+            return SCAN_FAIL;
+        if (d->text[pos] == ']') {
+            a->close = pos;
+            return pos + 1;
+        }
+        if (d->text[pos] != ',')
+            return SCAN_FAIL;
+        pos = scan_ws(d, pos + 1);
+    }
+    return SCAN_FAIL;
+}
+
+/* pos is at '{' of the object at path ("" for the document). */
+static size_t scan_object(struct doc *d, size_t pos, const char *path, int depth)
+{
+    struct span keys[SCAN_MAX_KEYS];
+    size_t nkeys = 0;
+
+    pos = scan_ws(d, pos + 1);
+    if (pos < d->len && d->text[pos] == '}')
+        return pos + 1;
+    while (pos < d->len && d->text[pos] == '"') {
+        char child[SCAN_PATH_MAX];
+        bool escaped = false;
+        size_t key = pos + 1, key_end, klen;
+        int role;
+
+        pos = scan_string(d, pos, &escaped);
+        if (pos == SCAN_FAIL || escaped || nkeys == SCAN_MAX_KEYS)
+            return SCAN_FAIL;
+        key_end = pos - 1;
+        klen = key_end - key;
+        /* json-c keeps the last of duplicate keys; rather than mirror that,
+         * let it handle such documents whole */
+        for (size_t k = 0; k < nkeys; k++)
+            if (keys[k].end - keys[k].start == klen &&
+                memcmp(d->text + keys[k].start, d->text + key, klen) == 0)
+                return SCAN_FAIL;
+        keys[nkeys].start = key;
+        keys[nkeys].end = key_end;
+        nkeys++;
+        if (snprintf(child, sizeof(child), "%s%s%.*s", path, path[0] ? "/" : "", (int)klen,
+                     d->text + key) >= (int)sizeof(child) ||
+            memchr(d->text + key, '\0', klen))
+            return SCAN_FAIL;
+        pos = scan_ws(d, pos);
+        if (pos >= d->len || d->text[pos] != ':')
+            return SCAN_FAIL;
+        pos = scan_ws(d, pos + 1);
+        if (pos >= d->len)
+            return SCAN_FAIL;
+        role = split_role(child);
+        if (role == 2 && d->text[pos] == '[')
+            pos = scan_array(d, pos, child, depth + 1);
+        else if (role == 1 && d->text[pos] == '{')
+            pos = scan_object(d, pos, child, depth + 1);
+        else
+            pos = scan_value(d, pos);
+        if (pos == SCAN_FAIL)
+            return SCAN_FAIL;
+        pos = scan_ws(d, pos);
+        if (pos < d->len && d->text[pos] == '}')
+            return pos + 1;
+        if (pos >= d->len || d->text[pos] != ',')
+            return SCAN_FAIL;
+        pos = scan_ws(d, pos + 1);
+    }
+    return SCAN_FAIL;
+}
+
+/* Find the big arrays and build the document without their elements.
+ * false: not splittable (d is left without arrays). */
+static bool split_document(struct doc *d, struct wva_strbuf *skeleton)
+{
+    size_t pos = scan_ws(d, 0), from = 0;
+
+    if (pos >= d->len || d->text[pos] != '{' || scan_object(d, pos, "", 1) == SCAN_FAIL) {
+        doc_release(d);
+        return false;
+    }
+    /* arrays were recorded in document order */
+    for (size_t i = 0; i < d->count; i++) {
+        wva_strbuf_add(skeleton, d->text + from, d->arrays[i].open + 1 - from);
+        from = d->arrays[i].close;
+    }
+    wva_strbuf_add(skeleton, d->text + from, d->len - from);
+    return true;
+}
+
+static const struct split_array *doc_find(const struct doc *d, const char *id)
+{
+    for (size_t i = 0; i < d->count; i++)
+        if (strcmp(d->arrays[i].id, id) == 0)
+            return &d->arrays[i];
+    return NULL;
+}
+
+/* The elements of one array, from the tree or parsed one at a time. */
+struct elements {
+    struct json_object *arr;
+    const struct split_array *split;
+    const char *text;
+    struct json_tokener *tok;
+    struct json_object *cur;        /* the element last parsed (owned) */
+};
+
+static size_t elements_open(struct elements *e, const struct doc *d, struct json_object *arr,
+                            const char *id)
+{
+    memset(e, 0, sizeof(*e));
+    e->arr = arr;
+    e->split = arr ? doc_find(d, id) : NULL;
+    if (!e->split)
+        return arr ? json_object_array_length(arr) : 0;
+    e->text = d->text;
+    e->tok = json_tokener_new_ex(SNAPSHOT_MAX_DEPTH - e->split->depth);
+    if (!e->tok)
+        return 0;
+    json_tokener_set_flags(e->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    return e->split->count;
+}
+
+/* Element i into *item (NULL for a JSON null).  -2 when its text is not
+ * valid JSON: the caller restarts on the whole document to report it. */
+static int elements_get(struct elements *e, size_t i, struct json_object **item)
+{
+    const struct span *s;
+
+    if (!e->split) {
+        *item = json_object_array_get_idx(e->arr, i);
+        return 0;
+    }
+    json_object_put(e->cur);
+    json_tokener_reset(e->tok);
+    s = &e->split->items[i];
+    e->cur = json_tokener_parse_ex(e->tok, e->text + s->start, (int)(s->end - s->start));
+    if (json_tokener_get_error(e->tok) == json_tokener_continue)
+        e->cur = json_tokener_parse_ex(e->tok, "", 1);
+    *item = e->cur;
+    return json_tokener_get_error(e->tok) == json_tokener_success ? 0 : -2;
+}
+
+static void elements_close(struct elements *e)
+{
+    json_object_put(e->cur);
+    if (e->tok)
+        json_tokener_free(e->tok);
+}
+
+/* ------------------------------------------------------------------ */
 /* Lists, metrics, the document                                         */
 
 typedef int (*item_reader)(struct jpath *p, struct json_object *item, void *dst,
                            struct wva_error *err);
 
-/* A Kubernetes List object at root[key].  *items and *count are set before the
- * items are read, so a failure part-way leaves zeroed entries that
- * snapshot_free handles. */
-static int read_list(struct jpath *p, struct json_object *root, const char *key, bool required,
-                     size_t item_size, item_reader read_item, void **items, size_t *count,
-                     struct wva_error *err)
+/* A Kubernetes List object at root[key].  *items and *count are set before
+ * the items are read, so a failure part-way leaves zeroed entries that
+ * snapshot_free handles.  Returns 1, 0 (absent, optional), -1 (err set) or
+ * -2 (an element is not valid JSON). */
+static int read_list(const struct doc *d, struct jpath *p, struct json_object *root,
+                     const char *key, bool required, size_t item_size, item_reader read_item,
+                     void **items, size_t *count, struct wva_error *err)
 {
-    struct json_object *list, *arr;
+    struct json_object *list, *arr, *item;
+    struct elements e;
+    char id[64];
     size_t mark, n;
     int rc = jp_get(p, root, key, JK_OBJECT, required, &list, err);
 
@@ -1116,21 +1462,27 @@ static int read_list(struct jpath *p, struct json_object *root, const char *key,
     /* "items": null is how Go writes an empty list. */
     if (jp_get(p, list, "items", JK_ARRAY, false, &arr, err) < 0)
         return -1;
-    n = arr ? json_object_array_length(arr) : 0;
+    snprintf(id, sizeof(id), "%s/items", key);
+    n = elements_open(&e, d, arr, id);
     *items = n ? wva_xcalloc(n, item_size) : NULL;
     *count = n;
     jp_key(p, "items");
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *item = json_object_array_get_idx(arr, i);
+    rc = 1;
+    for (size_t i = 0; i < n && rc > 0; i++) {
         size_t mark2 = jp_index(p, i);
 
+        if ((rc = elements_get(&e, i, &item)) < 0)
+            break;
         if (jp_check(p, item, JK_OBJECT, err) < 0 ||
             read_item(p, item, (char *)*items + i * item_size, err) < 0)
-            return -1;
+            rc = -1;
+        else
+            rc = 1;
         jp_pop(p, mark2);
     }
+    elements_close(&e);
     jp_pop(p, mark);
-    return 1;
+    return rc;
 }
 
 /* "<number ts>, "<string value>"" of one instant-vector sample. */
@@ -1168,26 +1520,34 @@ static int read_sample_value(struct jpath *p, struct json_object *sample, double
     return 0;
 }
 
-/* An instant-vector result array; NaN/Inf samples are dropped (counted). */
-static int read_series(struct jpath *p, struct json_object *arr, struct wva_series *out,
-                       size_t *dropped, struct wva_error *err)
+/* An instant-vector result array (id names it for the splitter); NaN/Inf
+ * samples are dropped (counted).  0, -1 or -2 as read_list. */
+static int read_series(const struct doc *d, struct jpath *p, struct json_object *arr,
+                       const char *id, struct wva_series *out, size_t *dropped,
+                       struct wva_error *err)
 {
-    size_t n = json_object_array_length(arr);
+    struct json_object *sample;
+    struct elements e;
+    size_t n = elements_open(&e, d, arr, id);
+    int rc = 0;
 
     out->items = n ? wva_xcalloc(n, sizeof(out->items[0])) : NULL;
     out->count = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *sample = json_object_array_get_idx(arr, i);
+    for (size_t i = 0; i < n && rc == 0; i++) {
         struct wva_sample *s = &out->items[out->count];
         size_t mark = jp_index(p, i);
 
         /* s->labels is filled in place; on failure the caller frees the
          * series including this slot, so count covers it. */
         out->count++;
+        if ((rc = elements_get(&e, i, &sample)) < 0)
+            break;
         if (jp_check(p, sample, JK_OBJECT, err) < 0 ||
             jp_get_map(p, sample, "metric", false, &s->labels, err) < 0 ||
-            read_sample_value(p, sample, &s->value, err) < 0)
-            return -1;
+            read_sample_value(p, sample, &s->value, err) < 0) {
+            rc = -1;
+            break;
+        }
         if (!isfinite(s->value)) {
             wva_kvlist_free(&s->labels);
             out->count--;
@@ -1195,27 +1555,17 @@ static int read_series(struct jpath *p, struct json_object *arr, struct wva_seri
         }
         jp_pop(p, mark);
     }
-    return 0;
+    elements_close(&e);
+    return rc;
 }
 
-static const struct {
-    const char *key;
-    size_t offset;
-} metric_fields[] = {
-    {"kvCacheUsage", offsetof(struct wva_metrics, kv_cache_usage)},
-    {"queueLength", offsetof(struct wva_metrics, queue_length)},
-    {"cacheConfig", offsetof(struct wva_metrics, cache_config)},
-    {"requestCount", offsetof(struct wva_metrics, request_count)},
-    {"gatewayQueue", offsetof(struct wva_metrics, gateway_queue)},
-};
-#define METRIC_FIELDS (sizeof(metric_fields) / sizeof(metric_fields[0]))
-
-static int read_metrics(struct jpath *p, struct json_object *root, struct wva_metrics *m,
-                        struct wva_error *err)
+static int read_metrics(const struct doc *d, struct jpath *p, struct json_object *root,
+                        struct wva_metrics *m, struct wva_error *err)
 {
     struct json_object *obj, *arr, *custom;
     struct json_object_iterator it, end;
     const char *prom_error;
+    char id[SCAN_PATH_MAX];
     size_t mark, n;
     int rc = jp_get(p, root, "metrics", JK_OBJECT, false, &obj, err);
 
@@ -1231,8 +1581,9 @@ static int read_metrics(struct jpath *p, struct json_object *root, struct wva_me
         if (!arr)
             continue;
         mark2 = jp_key(p, metric_fields[f].key);
-        if (read_series(p, arr, series, &m->nonfinite_dropped, err) < 0)
-            return -1;
+        snprintf(id, sizeof(id), "metrics/%s", metric_fields[f].key);
+        if ((rc = read_series(d, p, arr, id, series, &m->nonfinite_dropped, err)) < 0)
+            return rc;
         jp_pop(p, mark2);
     }
     if (jp_get(p, obj, "custom", JK_OBJECT, false, &custom, err) < 0)
@@ -1246,14 +1597,17 @@ static int read_metrics(struct jpath *p, struct json_object *root, struct wva_me
         end = json_object_iter_end(custom);
         for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
             const char *name = json_object_iter_peek_name(&it);
+            struct json_object *series = json_object_iter_peek_value(&it);
             struct wva_custom_series *cs = &m->custom[m->custom_count++];
             size_t mark2 = jp_key(p, name);
 
             cs->metric = wva_xstrdup(name);
-            if (jp_check(p, json_object_iter_peek_value(&it), JK_ARRAY, err) < 0 ||
-                read_series(p, json_object_iter_peek_value(&it), &cs->series,
-                            &m->nonfinite_dropped, err) < 0)
+            snprintf(id, sizeof(id), "metrics/custom/%s", name);
+            if (jp_check(p, series, JK_ARRAY, err) < 0)
                 return -1;
+            if ((rc = read_series(d, p, series, id, &cs->series, &m->nonfinite_dropped,
+                                  err)) < 0)
+                return rc;
             jp_pop(p, mark2);
         }
         jp_pop(p, mark_custom);
@@ -1265,8 +1619,9 @@ static int read_metrics(struct jpath *p, struct json_object *root, struct wva_me
     return 0;
 }
 
-static int read_document(struct json_object *root, struct wva_snapshot *snap,
-                         struct wva_error *err)
+/* 0, -1 (err set) or -2 (an element is not valid JSON). */
+static int read_document(const struct doc *d, struct json_object *root,
+                         struct wva_snapshot *snap, struct wva_error *err)
 {
     struct jpath path = {{0}, 0};
     struct jpath *p = &path;
@@ -1295,13 +1650,13 @@ static int read_document(struct json_object *root, struct wva_snapshot *snap,
     if (jp_get_map(p, root, "settings", true, &snap->settings, err) < 0)
         return -1;
 
-#define READ_LIST(key, required, field, reader)                                           \
-    do {                                                                                  \
-        rc = read_list(p, root, key, required, sizeof(snap->field[0]), reader, &items,   \
-                       &snap->field##_count, err);                                        \
-        snap->field = items;                                                              \
-        if (rc < 0)                                                                       \
-            return -1;                                                                    \
+#define READ_LIST(key, required, field, reader)                                            \
+    do {                                                                                   \
+        rc = read_list(d, p, root, key, required, sizeof(snap->field[0]), reader, &items, \
+                       &snap->field##_count, err);                                         \
+        snap->field = items;                                                               \
+        if (rc < 0)                                                                        \
+            return rc;                                                                     \
     } while (0)
     READ_LIST("namespaces", true, namespaces, read_namespace);
     READ_LIST("variantAutoscalings", true, vas, read_va);
@@ -1311,7 +1666,7 @@ static int read_document(struct json_object *root, struct wva_snapshot *snap,
     READ_LIST("nodes", false, nodes, read_node);
 #undef READ_LIST
     snap->has_nodes = rc > 0;
-    return read_metrics(p, root, &snap->metrics, err);
+    return read_metrics(d, p, root, &snap->metrics, err);
 }
 
 /* Byte offset to "line L, column C" for a parse error. */
@@ -1328,7 +1683,10 @@ static void locate(const char *text, size_t offset, size_t *line, size_t *col)
     *col = offset - (size_t)(start - text) + 1;
 }
 
-static int parse_json(const char *text, size_t len, struct json_object **out,
+/* Parse text as one JSON document.  report: word a failure into err (the
+ * whole document); otherwise a failure is silent (the skeleton, whose
+ * failure only means "parse the whole document instead"). */
+static int parse_json(const char *text, size_t len, bool report, struct json_object **out,
                       struct wva_error *err)
 {
     struct json_tokener *tok = json_tokener_new_ex(SNAPSHOT_MAX_DEPTH);
@@ -1358,6 +1716,8 @@ static int parse_json(const char *text, size_t len, struct json_object **out,
         return 0;
     json_object_put(*out);
     *out = NULL;
+    if (!report)
+        return -1;
     if (offset > len)
         offset = len;
     locate(text, offset, &line, &col);
@@ -1368,31 +1728,52 @@ static int parse_json(const char *text, size_t len, struct json_object **out,
     return -1;
 }
 
-int snapshot_parse(const char *text, size_t len, struct wva_snapshot **out,
-                   struct wva_error *err)
+/* One attempt: split (when split is true) or whole.  -2 asks for the
+ * whole-document attempt. */
+static int parse_attempt(const char *text, size_t len, bool split, struct wva_snapshot **out,
+                         struct wva_error *err)
 {
+    struct doc d = {text, len, NULL, 0, 0};
+    struct wva_strbuf skeleton = WVA_STRBUF_INIT;
     struct json_object *root = NULL;
     struct wva_snapshot *snap = NULL;
-    int rc = -1;
+    int rc = -2;
 
-    *out = NULL;
-    if (len > SNAPSHOT_MAX_BYTES) {
-        wva_error_set(err, "snapshot is %zu bytes, more than the 512 MiB limit", len);
+    if (split) {
+        if (!split_document(&d, &skeleton) ||
+            parse_json(wva_strbuf_str(&skeleton), skeleton.len, false, &root, err) < 0)
+            goto out;
+    } else if ((rc = parse_json(text, len, true, &root, err)) < 0) {
         goto out;
     }
-    if (parse_json(text, len, &root, err) < 0)
-        goto out;
     snap = wva_xcalloc(1, sizeof(*snap));
-    if (read_document(root, snap, err) < 0)
+    if ((rc = read_document(&d, root, snap, err)) < 0)
         goto out;
     snapshot_finish(snap);
     *out = snap;
     snap = NULL;
-    rc = 0;
 out:
     json_object_put(root);
     snapshot_free(snap);
+    wva_strbuf_release(&skeleton);
+    doc_release(&d);
     return rc;
+}
+
+int snapshot_parse(const char *text, size_t len, struct wva_snapshot **out,
+                   struct wva_error *err)
+{
+    int rc;
+
+    *out = NULL;
+    if (len > SNAPSHOT_MAX_BYTES) {
+        wva_error_set(err, "snapshot is %zu bytes, more than the 512 MiB limit", len);
+        return -1;
+    }
+    rc = parse_attempt(text, len, true, out, err);
+    if (rc == -2)
+        rc = parse_attempt(text, len, false, out, err);
+    return rc < 0 ? -1 : 0;
 }
 
 int snapshot_load_file(const char *path, struct wva_snapshot **out, struct wva_error *err)
@@ -1689,17 +2070,39 @@ static struct json_object *metadata_json(struct json_object *item, const char *n
     return md;
 }
 
-static struct json_object *list_json(struct json_object *root, const char *key,
-                                     const char *api_version, const char *kind)
-{
-    struct json_object *list = json_object_new_object();
-    struct json_object *items = json_object_new_array();
+#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-    put_string(list, "apiVersion", api_version);
-    put_string(list, "kind", kind);
-    put(list, "items", items);
-    put(root, key, list);
-    return items;
+/* Append obj's text and release it: the document is written one item at a
+ * time so that no tree of the whole snapshot is ever built. */
+static void emit(struct wva_strbuf *sb, struct json_object *obj)
+{
+    wva_strbuf_adds(sb, json_object_to_json_string_ext(obj, JSON_FLAGS));
+    json_object_put(obj);
+}
+
+static void emit_key(struct wva_strbuf *sb, const char *key)
+{
+    emit(sb, json_object_new_string(key));
+    wva_strbuf_adds(sb, ":");
+}
+
+/* ,"key":{"apiVersion":..,"kind":..,"items":[  (constant strings) */
+static void list_begin(struct wva_strbuf *sb, const char *key, const char *api_version,
+                       const char *kind)
+{
+    wva_strbuf_addf(sb, ",\"%s\":{\"apiVersion\":\"%s\",\"kind\":\"%s\",\"items\":[", key,
+                    api_version, kind);
+}
+
+static void list_end(struct wva_strbuf *sb)
+{
+    wva_strbuf_adds(sb, "]}");
+}
+
+static void item_sep(struct wva_strbuf *sb, size_t i)
+{
+    if (i)
+        wva_strbuf_adds(sb, ",");
 }
 
 /* The shortest plain decimal that reads back as the same double, so it
@@ -1744,7 +2147,7 @@ static struct json_object *va_spec_json(const struct wva_va *va)
     return spec;
 }
 
-static void va_json(struct json_object *items, const struct wva_va *va)
+static struct json_object *va_json(const struct wva_va *va)
 {
     struct json_object *item = json_object_new_object();
     struct json_object *md = metadata_json(item, va->namespace_name, va->name,
@@ -1789,10 +2192,10 @@ static void va_json(struct json_object *items, const struct wva_va *va)
         put(status, "conditions", conds);
     }
     put(item, "status", status);
-    json_object_array_add(items, item);
+    return item;
 }
 
-static void deployment_json(struct json_object *items, const struct wva_deployment *d,
+static struct json_object *deployment_json(const struct wva_deployment *d,
                             const char *captured_at)
 {
     struct json_object *item = json_object_new_object();
@@ -1810,10 +2213,10 @@ static void deployment_json(struct json_object *items, const struct wva_deployme
                    product);
     put_gpu_containers(pod_spec, d->gpu_request, product);
     put(child(item, "status"), "readyReplicas", json_object_new_int(d->ready_replicas));
-    json_object_array_add(items, item);
+    return item;
 }
 
-static void pod_json(struct json_object *items, const struct wva_pod *pod,
+static struct json_object *pod_json(const struct wva_pod *pod,
                      const char *captured_at)
 {
     struct json_object *item = json_object_new_object();
@@ -1837,10 +2240,10 @@ static void pod_json(struct json_object *items, const struct wva_pod *pod,
     put_gpu_containers(spec, pod->gpu_request, NULL);
     if (pod->phase)
         put_string(child(item, "status"), "phase", pod->phase);
-    json_object_array_add(items, item);
+    return item;
 }
 
-static void node_json(struct json_object *items, const struct wva_node *node)
+static struct json_object *node_json(const struct wva_node *node)
 {
     struct json_object *item = json_object_new_object();
     struct json_object *md = metadata_json(item, NULL, node->name, NULL, false, NULL);
@@ -1852,14 +2255,14 @@ static void node_json(struct json_object *items, const struct wva_node *node)
         put(child(item, "spec"), "unschedulable", json_object_new_boolean(1));
     put(child(child(item, "status"), "allocatable"), gpu_resource_keys[vendor],
         quantity_json(node->allocatable_gpus));
-    json_object_array_add(items, item);
+    return item;
 }
 
-static struct json_object *series_json(const struct wva_series *series, double ts)
+static void emit_series(struct wva_strbuf *sb, const struct wva_series *series, double ts)
 {
-    struct json_object *arr = json_object_new_array();
     char buf[40];
 
+    wva_strbuf_adds(sb, "[");
     for (size_t i = 0; i < series->count; i++) {
         const struct wva_sample *s = &series->items[i];
         struct json_object *o = json_object_new_object();
@@ -1873,29 +2276,36 @@ static struct json_object *series_json(const struct wva_series *series, double t
         snprintf(buf, sizeof(buf), "%.17g", s->value);
         json_object_array_add(pair, json_object_new_string(buf));
         put(o, "value", pair);
-        json_object_array_add(arr, o);
+        item_sep(sb, i);
+        emit(sb, o);
     }
-    return arr;
+    wva_strbuf_adds(sb, "]");
 }
 
 char *snapshot_to_json(const struct wva_snapshot *snap)
 {
-    struct json_object *root = json_object_new_object();
-    struct json_object *items, *metrics;
+    struct wva_strbuf sb = WVA_STRBUF_INIT;
     const char *captured_at = snap->captured_at;
     char stamp[32];
-    char *text;
 
     if (!captured_at) {
         format_rfc3339(snap->captured_at_epoch, stamp, sizeof(stamp));
         captured_at = stamp;
     }
-    put_string(root, "kind", "WVASnapshot");
-    put(root, "version", json_object_new_int(SNAPSHOT_VERSION));
-    put_string(root, "capturedAt", captured_at);
-    put_map(root, "settings", &snap->settings);
+    wva_strbuf_addf(&sb, "{\"kind\":\"WVASnapshot\",\"version\":%d,", SNAPSHOT_VERSION);
+    emit_key(&sb, "capturedAt");
+    emit(&sb, json_object_new_string(captured_at));
+    if (snap->settings.count) {
+        struct json_object *settings = json_object_new_object();
 
-    items = list_json(root, "namespaces", "v1", "NamespaceList");
+        wva_strbuf_adds(&sb, ",");
+        emit_key(&sb, "settings");
+        for (size_t i = 0; i < snap->settings.count; i++)
+            put_string(settings, snap->settings.items[i].key, snap->settings.items[i].value);
+        emit(&sb, settings);
+    }
+
+    list_begin(&sb, "namespaces", "v1", "NamespaceList");
     for (size_t i = 0; i < snap->namespaces_count; i++) {
         const struct wva_namespace *ns = &snap->namespaces[i];
         struct json_object *item = json_object_new_object();
@@ -1904,53 +2314,73 @@ char *snapshot_to_json(const struct wva_snapshot *snap)
 
         put_map(md, "labels", &ns->labels);
         put_map(md, "annotations", &ns->annotations);
-        json_object_array_add(items, item);
+        item_sep(&sb, i);
+        emit(&sb, item);
     }
-    items = list_json(root, "variantAutoscalings", "llmd.ai/v1alpha1",
-                      "VariantAutoscalingList");
-    for (size_t i = 0; i < snap->vas_count; i++)
-        va_json(items, &snap->vas[i]);
-    items = list_json(root, "deployments", "apps/v1", "DeploymentList");
-    for (size_t i = 0; i < snap->deployments_count; i++)
-        deployment_json(items, &snap->deployments[i], captured_at);
-    items = list_json(root, "pods", "v1", "PodList");
-    for (size_t i = 0; i < snap->pods_count; i++)
-        pod_json(items, &snap->pods[i], captured_at);
-    items = list_json(root, "configMaps", "v1", "ConfigMapList");
+    list_end(&sb);
+    list_begin(&sb, "variantAutoscalings", "llmd.ai/v1alpha1", "VariantAutoscalingList");
+    for (size_t i = 0; i < snap->vas_count; i++) {
+        item_sep(&sb, i);
+        emit(&sb, va_json(&snap->vas[i]));
+    }
+    list_end(&sb);
+    list_begin(&sb, "deployments", "apps/v1", "DeploymentList");
+    for (size_t i = 0; i < snap->deployments_count; i++) {
+        item_sep(&sb, i);
+        emit(&sb, deployment_json(&snap->deployments[i], captured_at));
+    }
+    list_end(&sb);
+    list_begin(&sb, "pods", "v1", "PodList");
+    for (size_t i = 0; i < snap->pods_count; i++) {
+        item_sep(&sb, i);
+        emit(&sb, pod_json(&snap->pods[i], captured_at));
+    }
+    list_end(&sb);
+    list_begin(&sb, "configMaps", "v1", "ConfigMapList");
     for (size_t i = 0; i < snap->configmaps_count; i++) {
         const struct wva_configmap *cm = &snap->configmaps[i];
         struct json_object *item = json_object_new_object();
 
         metadata_json(item, cm->namespace_name, cm->name, NULL, false, NULL);
         put_map(item, "data", &cm->data);
-        json_object_array_add(items, item);
+        item_sep(&sb, i);
+        emit(&sb, item);
     }
+    list_end(&sb);
     if (snap->has_nodes) {
-        items = list_json(root, "nodes", "v1", "NodeList");
-        for (size_t i = 0; i < snap->nodes_count; i++)
-            node_json(items, &snap->nodes[i]);
+        list_begin(&sb, "nodes", "v1", "NodeList");
+        for (size_t i = 0; i < snap->nodes_count; i++) {
+            item_sep(&sb, i);
+            emit(&sb, node_json(&snap->nodes[i]));
+        }
+        list_end(&sb);
     }
 
-    metrics = child(root, "metrics");
+    wva_strbuf_adds(&sb, ",\"metrics\":{");
     for (size_t f = 0; f < METRIC_FIELDS; f++) {
         const struct wva_series *series =
             (const struct wva_series *)((const char *)&snap->metrics + metric_fields[f].offset);
 
-        put(metrics, metric_fields[f].key, series_json(series, snap->captured_at_epoch));
+        item_sep(&sb, f);
+        emit_key(&sb, metric_fields[f].key);
+        emit_series(&sb, series, snap->captured_at_epoch);
     }
     if (snap->metrics.custom_count) {
-        struct json_object *custom = child(metrics, "custom");
-
-        for (size_t i = 0; i < snap->metrics.custom_count; i++)
-            put(custom, snap->metrics.custom[i].metric,
-                series_json(&snap->metrics.custom[i].series, snap->captured_at_epoch));
+        wva_strbuf_adds(&sb, ",\"custom\":{");
+        for (size_t i = 0; i < snap->metrics.custom_count; i++) {
+            item_sep(&sb, i);
+            emit_key(&sb, snap->metrics.custom[i].metric);
+            emit_series(&sb, &snap->metrics.custom[i].series, snap->captured_at_epoch);
+        }
+        wva_strbuf_adds(&sb, "}");
     }
-    put_string(metrics, "prometheusError", snap->metrics.prometheus_error);
-
-    text = wva_xstrdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
-                                                                JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(root);
-    return text;
+    if (snap->metrics.prometheus_error) {
+        wva_strbuf_adds(&sb, ",");
+        emit_key(&sb, "prometheusError");
+        emit(&sb, json_object_new_string(snap->metrics.prometheus_error));
+    }
+    wva_strbuf_adds(&sb, "}}\n");
+    return wva_strbuf_detach(&sb);
 }
 
 /* ------------------------------------------------------------------ */

@@ -65,8 +65,8 @@ struct http_response {
 struct http_client;
 
 /* Create a client (opts NULL = all defaults).  The options' strings are
- * copied.  NULL + err on
- * failure (e.g. unreadable CA file). */
+ * copied.  NULL + err on failure (unreadable CA, certificate or key file; a
+ * certificate without a key). */
 struct http_client *http_client_new(const struct http_options *opts, struct wva_error *err);
 void http_client_free(struct http_client *client);
 
@@ -88,6 +88,12 @@ int http_do(struct http_client *client, const struct http_request *req,
             struct http_response *resp, struct wva_error *err);
 /* Free the contents (not resp itself) and zero it; NULL is a no-op. */
 void http_response_free(struct http_response *resp);
+
+/* Overwrite a NUL-terminated secret (token, private key) in place, so that
+ * it does not linger in freed memory; NULL is a no-op.  http_secret_free()
+ * wipes, then free()s. */
+void http_secret_wipe(char *s);
+void http_secret_free(char *s);
 
 /* URL-escape one path segment or query value (libcurl).  Caller frees with
  * free(); NULL in, NULL out. */

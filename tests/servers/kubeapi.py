@@ -453,8 +453,7 @@ class Store:
     # generation, resourceVersion. keep_identity keeps given uid/creationTimestamp
     # (admin loads of recorded state).
     def _prepare(self, rt, obj, ns, keep_identity):
-        obj["kind"] = rt.kind
-        obj["apiVersion"] = rt.api_version
+        obj = with_type(rt, obj)
         md = obj.setdefault("metadata", {})
         if rt.namespaced:
             md["namespace"] = ns
@@ -467,9 +466,7 @@ class Store:
         if rt.has_spec and not md.get("generation"):
             md["generation"] = 1
         if rt.plural == "deployments":
-            spec = obj.setdefault("spec", {})
-            if spec.get("replicas") is None:
-                spec["replicas"] = 1
+            default_deployment(obj)
             self._sync_deployment(obj)
         md["resourceVersion"] = self.next_rv()
         return obj
@@ -477,8 +474,10 @@ class Store:
     def _sync_deployment(self, dep):
         if not self.sync_deployment_status:
             return
-        n = dep.get("spec", {}).get("replicas", 1)
-        st = dep.setdefault("status", {})
+        n = dep["spec"].get("replicas", 1)
+        st = dep.get("status")
+        if not isinstance(st, dict):
+            st = dep["status"] = {}
         for f in ("replicas", "readyReplicas", "availableReplicas", "updatedReplicas"):
             st[f] = n
         st["observedGeneration"] = dep["metadata"].get("generation", 1)
@@ -497,7 +496,7 @@ class Store:
             if old is not None:
                 md.setdefault("uid", old["metadata"].get("uid"))
                 md.setdefault("creationTimestamp", old["metadata"].get("creationTimestamp"))
-            self._prepare(rt, obj, ns, keep_identity=True)
+            obj = self._prepare(rt, obj, ns, keep_identity=True)
             self.table(rt).put((ns if rt.namespaced else "", md["name"]), obj)
         return obj
 
@@ -549,7 +548,7 @@ class Store:
             if self.get(rt, ns, name) is not None:
                 raise ApiError(409, '%s "%s" already exists' % (rt.qualified, name),
                                "AlreadyExists", rt.details(name))
-            self._prepare(rt, obj, ns, keep_identity=False)
+            obj = self._prepare(rt, obj, ns, keep_identity=False)
             if not dry_run:
                 self.table(rt).put((ns if rt.namespaced else "", name), obj)
             return obj
@@ -615,9 +614,7 @@ class Store:
                 else:
                     nd.pop("status", None)
             else:
-                nd = new
-                nd["kind"] = rt.kind
-                nd["apiVersion"] = rt.api_version
+                nd = with_type(rt, new)
                 nmd = nd["metadata"]
                 omd = old["metadata"]
                 nmd["name"] = name
@@ -636,6 +633,7 @@ class Store:
             if rt.has_spec and nd.get("spec") != old.get("spec"):
                 nd["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
             if rt.plural == "deployments":
+                default_deployment(nd)
                 self._sync_deployment(nd)
             if dry_run:
                 nd["metadata"]["resourceVersion"] = cur_rv
@@ -680,6 +678,24 @@ class Store:
                     (ns is None or not rt.namespaced or keys[i][0] == ns):
                 cont = encode_continue(last, list_rv, rt)
             return items, str(list_rv), cont
+
+
+def with_type(rt, obj):
+    """obj with kind and apiVersion set and first, as the API server writes them."""
+    out = {"kind": rt.kind, "apiVersion": rt.api_version}
+    for k, v in obj.items():
+        if k not in out:
+            out[k] = v
+    return out
+
+
+def default_deployment(dep):
+    # The API server's defaulting: a Deployment without spec.replicas has 1.
+    spec = dep.get("spec")
+    if not isinstance(spec, dict):
+        spec = dep["spec"] = {}
+    if spec.get("replicas") is None:
+        spec["replicas"] = 1
 
 
 def _bisect_left(a, x):

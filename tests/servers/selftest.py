@@ -569,7 +569,7 @@ class KubeApiTest(unittest.TestCase):
         code, resp, doc, raw = self.k.req("GET", path)
         self.assertEqual(code, 200)
         self.assertIsNone(doc)                                  # not valid JSON
-        self.assertTrue(raw.startswith(b'{"apiVersion":"apps/v1"'))
+        self.assertTrue(raw.startswith(b'{"kind":"Deployment","apiVersion":"apps/v1"'))
         self.assertEqual(int(resp.getheader("Content-Length")), len(raw))
 
         admin(self.ready, "PUT", "/faults", {"kind": "content-type",

@@ -391,6 +391,83 @@ static void test_fetch_snapshot_watch_namespace(void **state)
     kube_client_free(c);
 }
 
+/* End to end against tests/servers/kubeapi.py (HTTPS with a CA it makes,
+ * token and client-certificate kubeconfigs it writes, real paging): 600
+ * synthetic VAs in 6 namespaces, 3 pods each. */
+static void test_against_kubeapi_server(void **state)
+{
+    char dir[] = "/tmp/wva-kubeapi-XXXXXX";
+    char script[4096], line[512], kubeconfig[4096], path[256];
+    struct kube_config cfg;
+    struct wva_error err = {{0}};
+    struct kube_status st;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_true(snprintf(script, sizeof(script), "%s/tests/servers/kubeapi.py",
+                         getenv("top_srcdir") ? getenv("top_srcdir") : ".") < (int)sizeof(script));
+    const char *argv[] = { "python3", script, "--state-dir", dir, "--synthetic", "600", NULL };
+    pid_t pid = test_spawn_server(argv, line, sizeof(line));
+    assert_true(pid > 0);
+
+    assert_true(snprintf(kubeconfig, sizeof(kubeconfig), "%s/kubeconfig", dir) <
+                (int)sizeof(kubeconfig));
+    if (kube_config_load_file(kubeconfig, NULL, &cfg, &err) != 0)
+        fail_msg("kubeconfig: %s", err.msg);
+    struct kube_client *c = kube_client_new(&cfg, &err);
+    kube_config_free(&cfg);
+    assert_non_null(c);
+
+    struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
+    struct kube_fetch_options opts = { .limited_mode = true };
+    if (kube_fetch_snapshot(c, &opts, snap, &err) != 0)
+        fail_msg("kube_fetch_snapshot: %s", err.msg);
+    assert_int_equal(snap->vas_count, 600);
+    assert_int_equal(snap->deployments_count, 600);
+    assert_int_equal(snap->pods_count, 1800);
+    assert_true(snap->namespaces_count >= 7);
+    const struct wva_deployment *d = snapshot_find_deployment(snap, "team-0005", "va-00599");
+    assert_non_null(d);
+    assert_int_equal(d->replicas, 3);
+    struct kube_client_stats s = kube_client_stats(c);
+    /* VAs 600 -> 2 pages, pods 1800 cluster-wide -> 4 pages; no GET per
+     * VA or per pod: only the ConfigMap GETs (5 global + 4 per namespace). */
+    assert_int_equal(s.list, 1 + 2 + 6 + 4 + 1);   /* ns, VAs, deployments, pods, nodes */
+    assert_int_equal(s.get, 5 + 6 * 4);
+
+    /* A stale resourceVersion on /scale: 409 with the Status reason. */
+    assert_true(snprintf(path, sizeof(path), "%s",
+                         "/apis/apps/v1/namespaces/team-0000/deployments/va-00001/scale") > 0);
+    assert_int_equal(kube_patch(c, path, "application/merge-patch+json",
+                                "{\"metadata\":{\"resourceVersion\":\"1\"},"
+                                "\"spec\":{\"replicas\":4}}", NULL, &st, &err), -1);
+    assert_int_equal(st.code, 409);
+    assert_string_equal(st.reason, "Conflict");
+    assert_non_null(strstr(err.msg, "PATCH deployments/scale team-0000/va-00001: 409 Conflict: "));
+    snapshot_free(snap);
+    kube_client_free(c);
+
+    /* Client-certificate kubeconfig (inline data, TLS blobs). */
+    assert_true(snprintf(kubeconfig, sizeof(kubeconfig), "%s/kubeconfig-cert", dir) <
+                (int)sizeof(kubeconfig));
+    if (kube_config_load_file(kubeconfig, NULL, &cfg, &err) != 0)
+        fail_msg("kubeconfig-cert: %s", err.msg);
+    assert_null(cfg.token);
+    c = kube_client_new(&cfg, &err);
+    kube_config_free(&cfg);
+    json_object *ns = NULL;
+    if (kube_get(c, "/api/v1/namespaces/team-0000", &ns, &st, &err) != 0)
+        fail_msg("GET with client certificate: %s", err.msg);
+    json_object_put(ns);
+    kube_client_free(c);
+
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    char cmd[256];
+    assert_true(snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir) < (int)sizeof(cmd));
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_warning_header_logged),
         cmocka_unit_test(test_fetch_snapshot_cluster_wide),
         cmocka_unit_test(test_fetch_snapshot_watch_namespace),
+        cmocka_unit_test(test_against_kubeapi_server),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
