@@ -24,6 +24,8 @@
 #include "wva/strbuf.h"
 #include "wva/values.h"
 
+/* Compact, and "/" unescaped (paths and messages stay readable). */
+#define JSON_TEXT (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 #define MERGE_PATCH "application/merge-patch+json"
 #define VA_API_VERSION "llmd.ai/v1alpha1"
 #define VA_KIND "VariantAutoscaling"
@@ -152,7 +154,7 @@ static char *scale_body(const char *rv, int replicas)
     json_object_object_add(doc, "metadata", md);
     json_object_object_add(spec, "replicas", json_object_new_int(replicas));
     json_object_object_add(doc, "spec", spec);
-    text = wva_xstrdup(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
+    text = wva_xstrdup(json_object_to_json_string_ext(doc, JSON_TEXT));
     json_object_put(doc);
     return text;
 }
@@ -564,7 +566,7 @@ static char *status_body(const struct run *r, const struct desired_status *d,
     }
     json_object_object_add(status, "conditions", conds);
     json_object_object_add(doc, "status", status);
-    text = wva_xstrdup(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
+    text = wva_xstrdup(json_object_to_json_string_ext(doc, JSON_TEXT));
     json_object_put(doc);
     return text;
 }
@@ -640,7 +642,7 @@ static int create_event(struct run *r, const struct wva_va *va, const char *uid,
     json_object_object_add(ev, "count", json_object_new_int(1));
 
     rc = kube_create(r->kc, path,
-                     json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN), NULL, NULL,
+                     json_object_to_json_string_ext(ev, JSON_TEXT), NULL, NULL,
                      &err);
     if (rc == 0) {
         r->report->events_created++;

@@ -538,7 +538,7 @@ static int solve(struct cycle *c, struct wva_error *err)
         sv->accelerator = problem.limited ? w->accelerator : -1;
         sv->cost = c->variants[i].va->variant_cost;
         /* Unknown variants do not cover the model's measured load. */
-        sv->capacity = w->known && w->capacity > 0 ? w->capacity : 1e-9;
+        sv->capacity = w->known && w->capacity > 0 ? w->capacity : 1e-6;
         sv->gpus = c->variants[i].gpus_per_replica;
         sv->current = c->variants[i].current_replicas;
         sv->lower = w->lower;

@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <json-c/json.h>
 
@@ -108,117 +107,7 @@ void wva_kvlist_free(struct wva_kvlist *list)
 }
 
 /* ------------------------------------------------------------------ */
-/* Value syntaxes used by the readers                                   */
-
-/* ^\d+(\.\d+)?$ : variantCost, and the plain GPU counts below. */
-static bool is_decimal(const char *s)
-{
-    const char *p = s;
-
-    if (!isdigit((unsigned char)*p))
-        return false;
-    while (isdigit((unsigned char)*p))
-        p++;
-    if (*p == '.') {
-        p++;
-        if (!isdigit((unsigned char)*p))
-            return false;
-        while (isdigit((unsigned char)*p))
-            p++;
-    }
-    return *p == '\0';
-}
-
-/* GPU counts are whole devices in practice ("1", "8"); a plain decimal is
- * accepted, suffixed quantities are not (values_parse_quantity was not yet
- * available when this was written). */
-static bool parse_gpu_quantity(const char *s, double *out)
-{
-    if (!is_decimal(s))
-        return false;
-    *out = strtod(s, NULL);
-    return isfinite(*out);
-}
-
-static bool parse_digits(const char *s, int n, int *out)
-{
-    int v = 0;
-
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-/* RFC 3339 ("2026-11-27T10:00:00Z", "...T10:00:00.5+02:00") to epoch
- * seconds.  Static because values_parse_rfc3339 was still being written. */
-static bool parse_rfc3339(const char *s, double *epoch)
-{
-    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int year, mon, day, hour, min, sec, oh = 0, om = 0;
-    double frac = 0;
-    const char *p;
-    struct tm tm;
-
-    if (strlen(s) < 20 || !parse_digits(s, 4, &year) || s[4] != '-' ||
-        !parse_digits(s + 5, 2, &mon) || s[7] != '-' || !parse_digits(s + 8, 2, &day) ||
-        (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !parse_digits(s + 11, 2, &hour) ||
-        s[13] != ':' || !parse_digits(s + 14, 2, &min) || s[16] != ':' ||
-        !parse_digits(s + 17, 2, &sec))
-        return false;
-    if (mon < 1 || mon > 12 || day < 1 || day > mdays[mon - 1] || hour > 23 || min > 59 ||
-        sec > 60)
-        return false;
-    if (mon == 2 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)))
-        return false;
-    p = s + 19;
-    if (*p == '.') {
-        double scale = 0.1;
-
-        p++;
-        if (!isdigit((unsigned char)*p))
-            return false;
-        for (; isdigit((unsigned char)*p); p++, scale /= 10)
-            frac += (*p - '0') * scale;
-    }
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        if (!parse_digits(p + 1, 2, &oh) || p[3] != ':' || !parse_digits(p + 4, 2, &om) ||
-            oh > 23 || om > 59)
-            return false;
-        if (*p == '-') {
-            oh = -oh;
-            om = -om;
-        }
-        p += 6;
-    } else {
-        return false;
-    }
-    if (*p != '\0')
-        return false;
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = year - 1900;
-    tm.tm_mon = mon - 1;
-    tm.tm_mday = day;
-    tm.tm_hour = hour;
-    tm.tm_min = min;
-    tm.tm_sec = sec;
-    *epoch = (double)timegm(&tm) + frac - (oh * 3600.0 + om * 60.0);
-    return true;
-}
-
-static void format_rfc3339(double epoch, char *buf, size_t size)
-{
-    time_t t = (time_t)floor(epoch);
-    struct tm tm;
-
-    if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(buf, size, "1970-01-01T00:00:00Z");
-}
+/* Value syntaxes (the rest are in values.c)                             */
 
 /* [a-zA-Z_:][a-zA-Z0-9_:]* */
 static bool is_metric_name(const char *s)
@@ -265,23 +154,46 @@ static bool is_plain_key(const char *key)
     return true;
 }
 
-/* Push a member / an index; return the mark to restore with jp_pop. */
+static void jp_add(struct jpath *p, const char *s, size_t n)
+{
+    size_t room = sizeof(p->buf) - 1 - p->len;
+
+    if (n > room)
+        n = room;
+    memcpy(p->buf + p->len, s, n);
+    p->len += n;
+    p->buf[p->len] = '\0';
+}
+
+/* Push a member / an index; return the mark to restore with jp_pop.  These
+ * run for every item of every list, hence no printf. */
 static size_t jp_key(struct jpath *p, const char *key)
 {
     size_t mark = p->len;
 
-    if (is_plain_key(key))
-        jp_append(p, "%s%s", p->len ? "." : "", key);
-    else
+    if (is_plain_key(key)) {
+        if (p->len)
+            jp_add(p, ".", 1);
+        jp_add(p, key, strlen(key));
+    } else {
         jp_append(p, "[\"%.64s\"]", key);
+    }
     return mark;
 }
 
 static size_t jp_index(struct jpath *p, size_t i)
 {
+    char digits[24];
+    size_t n = sizeof(digits);
     size_t mark = p->len;
 
-    jp_append(p, "[%zu]", i);
+    digits[--n] = ']';
+    do {
+        digits[--n] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    digits[--n] = '[';
+    jp_add(p, digits + n, sizeof(digits) - n);
     return mark;
 }
 
@@ -456,7 +368,7 @@ static int jp_get_quantity(struct jpath *p, struct json_object *obj, const char 
     if (rc <= 0)
         return rc;
     if (json_object_is_type(v, json_type_string)) {
-        ok = parse_gpu_quantity(json_object_get_string(v), out);
+        ok = values_parse_quantity(json_object_get_string(v), out, NULL) == 0 && *out >= 0;
     } else {
         *out = json_object_get_double(v);
         ok = isfinite(*out) && *out >= 0;
@@ -968,7 +880,7 @@ static void read_va_spec(struct json_object *item, struct wva_va *va)
         char buf[DESCRIBE_MAX];
         double cost;
 
-        if (!is_decimal(text)) {
+        if (!values_is_decimal(text)) {
             jp_fail_at(p, "variantCost", &e, "%s does not match ^\\d+(\\.\\d+)?$",
                        describe(v, buf, sizeof(buf)));
             spec_problem(va, &e);
@@ -1052,7 +964,7 @@ static void read_va_status(struct json_object *item, struct wva_va *va)
         jp_get_int(p, alloc, "numReplicas", 0, false, &va->status_desired_replicas, &ignored);
         va->status_accelerator = status_string(p, alloc, "accelerator");
         if (jp_get_string(p, alloc, "lastRunTime", false, &text, &ignored) > 0 &&
-            parse_rfc3339(text, &t))
+            values_parse_rfc3339(text, &t, NULL) == 0)
             va->status_last_run_time = t;
     }
     if (jp_get(p, status, "conditions", JK_ARRAY, false, &conds, &ignored) <= 0)
@@ -1643,7 +1555,7 @@ static int read_document(const struct doc *d, struct json_object *root,
         return jp_fail_at(p, "version", err, "expected %d, got %d", SNAPSHOT_VERSION, version);
     if (jp_get(p, root, "capturedAt", JK_STRING, true, &v, err) < 0)
         return -1;
-    if (!parse_rfc3339(json_object_get_string(v), &snap->captured_at_epoch))
+    if (values_parse_rfc3339(json_object_get_string(v), &snap->captured_at_epoch, NULL) < 0)
         return jp_fail_at(p, "capturedAt", err, "expected RFC 3339 timestamp, got %s",
                           describe(v, buf, sizeof(buf)));
     snap->captured_at = wva_xstrdup(json_object_get_string(v));
@@ -2171,7 +2083,7 @@ static struct json_object *va_json(const struct wva_va *va)
             put(alloc, "numReplicas", json_object_new_int(va->status_desired_replicas));
         put_string(alloc, "accelerator", va->status_accelerator);
         if (va->status_last_run_time >= 0) {
-            format_rfc3339(va->status_last_run_time, buf, sizeof(buf));
+            values_format_rfc3339(va->status_last_run_time, buf, sizeof(buf));
             put_string(alloc, "lastRunTime", buf);
         }
     }
@@ -2289,7 +2201,7 @@ char *snapshot_to_json(const struct wva_snapshot *snap)
     char stamp[32];
 
     if (!captured_at) {
-        format_rfc3339(snap->captured_at_epoch, stamp, sizeof(stamp));
+        values_format_rfc3339(snap->captured_at_epoch, stamp, sizeof(stamp));
         captured_at = stamp;
     }
     wva_strbuf_addf(&sb, "{\"kind\":\"WVASnapshot\",\"version\":%d,", SNAPSHOT_VERSION);

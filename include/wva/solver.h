@@ -21,9 +21,26 @@
  * x_v <= cur_v is forced.  penalty_m grows with the model's priority, so
  * under a GPU shortage higher priorities are served first.
  *
+ * penalty_m = BIG * F^(rank of the model's priority among the distinct
+ * priorities of models with demand), F chosen above the spread of
+ * "shortage removed per GPU" across variants so one GPU is always worth
+ * more to a higher priority (flattened, order kept, when thousands of
+ * distinct priorities would overflow the ladder).  The change and
+ * tie-break weights (variants of a model in input order) are 1e-4 and
+ * below of the smallest non-zero cost: cost always comes first.
+ *
+ * Solving: models interact only through the inventory rows, so runs of a
+ * few models are solved as small LPs; if their union respects the
+ * inventory it is optimal, else it warm-starts the dual simplex on the
+ * full LP.  Models whose variants are all held (lower == upper) are left
+ * out of the LP (their GPUs come off the inventory rows).
+ *
  * Rounding: floor every x_v (which keeps every inventory row), then give
  * replicas back in priority order, cheapest capacity first, while a model
  * is short and its accelerator has GPUs left.
+ *
+ * Limits (validated): counts <= 10,000,000; cost, gpus, demands and
+ * gpus_available <= 1e15; capacity in [1e-6, 1e15].
  */
 #ifndef WVA_SOLVER_H
 #define WVA_SOLVER_H
@@ -76,8 +93,8 @@ struct solver_result {
                              * are hard, so that row's limit is raised to the
                              * lower-bound usage instead of failing; 0 when
                              * the inventory suffices or not limited. */
-    size_t lp_columns;      /* LP variables (x + slack) */
-    size_t lp_rows;
+    size_t lp_columns;      /* LP variables (x + slack), held models excluded */
+    size_t lp_rows;         /* demand rows of the other models + inventory rows */
     double seconds;         /* wall time of build + solve + rounding */
 };
 

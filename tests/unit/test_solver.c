@@ -61,6 +61,8 @@ static void test_validation_errors(void **state)
     expect_invalid(&p, "variant 0: cost -1 must be a finite number >= 0");
     v[0] = var(0, 0, INFINITY, 10, 1, 1, 0, UNB);
     expect_invalid(&p, "variant 0: cost inf");
+    v[0] = var(0, 0, 1e16, 10, 1, 1, 0, UNB);
+    expect_invalid(&p, "variant 0: cost 1e+16 must be a finite number >= 0 (at most 1e+15)");
     v[0] = var(0, 0, 1, 0, 1, 1, 0, UNB);
     expect_invalid(&p, "variant 0: capacity 0 must be a finite number > 0");
     v[0] = var(0, 0, 1, NAN, 1, 1, 0, UNB);
@@ -294,6 +296,32 @@ static void test_inventory_priority_wide_replicas(void **state)
     solver_result_free(&r);
 }
 
+static void test_many_priorities(void **state)
+{
+    /* 50 distinct priorities flatten the penalty ladder; order still holds */
+    struct solver_variant v[50];
+    struct solver_model m[50];
+    struct solver_accelerator a[1] = {{10}};
+    struct solver_problem p = problem(v, 50, m, 50, a, 1, 1);
+    struct solver_result r;
+    (void)state;
+
+    for (size_t j = 0; j < 50; j++) {
+        m[j].priority = (int)(j * 7 % 50);      /* a permutation of 0..49 */
+        m[j].kv_demand = 0;
+        m[j].replica_demand = 1;
+        v[j] = var(j, 0, 10, 100, 1, 0, 0, UNB);
+    }
+    run_ok(&p, &r);
+    for (size_t j = 0; j < 50; j++) {
+        if (r.replicas[j] != (m[j].priority >= 40))
+            fail_msg("model %zu priority %d got %d replicas", j, m[j].priority,
+                     r.replicas[j]);
+    }
+    assert_true(isfinite(r.lp_objective));
+    solver_result_free(&r);
+}
+
 static void test_infeasible_demand_is_shortage(void **state)
 {
     struct solver_variant v[1] = {var(0, -1, 10, 100, 1, 1, 0, 2)};
@@ -503,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_least_change_for_free_variants),
         cmocka_unit_test(test_inventory_priority),
         cmocka_unit_test(test_inventory_priority_wide_replicas),
+        cmocka_unit_test(test_many_priorities),
         cmocka_unit_test(test_infeasible_demand_is_shortage),
         cmocka_unit_test(test_overcommitted_lower_bounds),
         cmocka_unit_test(test_random_rounding_properties),

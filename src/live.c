@@ -1,0 +1,321 @@
+/* live.c - one live run: settings, gate, lock, cycles, exit code.
+ *
+ * A scheduled run (no --once) first reads GLOBAL_OPT_ENABLE and
+ * GLOBAL_OPT_INTERVAL (flag > environment > main ConfigMap > default) and
+ * returns quietly when optimization is disabled.  Every writing run takes
+ * the Lease so that two runs never act at once; a scheduled run also skips
+ * itself when the last completed run is younger than the interval.  Each
+ * cycle reads a fresh snapshot (cluster, then Prometheus), plans, and
+ * applies.  Nothing here parses JSON or builds a request.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "wva/actuate.h"
+#include "wva/engine.h"
+#include "wva/http.h"
+#include "wva/kube_client.h"
+#include "wva/kubeconfig.h"
+#include "wva/lease.h"
+#include "wva/live.h"
+#include "wva/log.h"
+#include "wva/plan.h"
+#include "wva/prom_client.h"
+#include "wva/snapshot.h"
+#include "wva/strbuf.h"
+#include "wva/values.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
+
+struct live {
+    struct wva_settings *s;
+    struct kube_config kube_cfg;
+    struct kube_client *kube;
+    struct prom_client *prom;
+    struct wva_kvlist main_configmap;
+    bool scheduled;
+};
+
+static const char *env_lookup(const char *name)
+{
+    return getenv(name);
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The main ConfigMap decides settings (and so what to read), so it is read
+ * on its own before the snapshot.  Absent is fine; unreadable is not. */
+static int read_main_configmap(struct live *l, struct wva_error *err)
+{
+    struct wva_strbuf path = WVA_STRBUF_INIT;
+    struct kube_status status = {0};
+    json_object *cm = NULL, *data;
+    char *ns = http_escape(l->s->system_namespace);
+    char *name = http_escape(l->s->config_map_name);
+    int rc = 0;
+
+    wva_strbuf_addf(&path, "/api/v1/namespaces/%s/configmaps/%s", ns, name);
+    if (kube_get(l->kube, wva_strbuf_str(&path), &cm, &status, err) != 0) {
+        rc = status.code == 404 ? 0 : -1;
+        goto out;
+    }
+    if (json_object_object_get_ex(cm, "data", &data) && json_object_is_type(data, json_type_object)) {
+        json_object_object_foreach(data, key, value) {
+            if (json_object_is_type(value, json_type_string))
+                wva_kvlist_set(&l->main_configmap, key, json_object_get_string(value));
+        }
+    }
+out:
+    json_object_put(cm);
+    free(ns);
+    free(name);
+    wva_strbuf_release(&path);
+    return rc;
+}
+
+static int write_snapshot(const struct wva_snapshot *snap, const char *path,
+                          struct wva_error *err)
+{
+    char *text = snapshot_to_json(snap);
+    struct wva_strbuf tmp = WVA_STRBUF_INIT;
+    FILE *f;
+    int rc = -1;
+
+    wva_strbuf_addf(&tmp, "%s.tmp", path);
+    f = fopen(wva_strbuf_str(&tmp), "w");
+    if (!f) {
+        wva_error_set(err, "--snapshot-out %s: cannot write: %m", path);
+        goto out;
+    }
+    if (fputs(text, f) < 0 || fclose(f) != 0) {
+        wva_error_set(err, "--snapshot-out %s: write failed: %m", path);
+        goto out;
+    }
+    if (rename(wva_strbuf_str(&tmp), path) != 0) {
+        wva_error_set(err, "--snapshot-out %s: cannot rename: %m", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(text);
+    wva_strbuf_release(&tmp);
+    return rc;
+}
+
+static void print_plan(const struct wva_plan *plan, const struct wva_settings *s)
+{
+    char *text = s->output == WVA_OUTPUT_JSON ? plan_render_json(plan) : plan_render_table(plan);
+
+    fputs(text, stdout);
+    fflush(stdout);
+    free(text);
+}
+
+/* One cycle: snapshot, metrics, plan, apply.  Returns an exit code. */
+static int run_cycle(struct live *l)
+{
+    struct wva_settings *s = l->s;
+    struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
+    struct kube_fetch_options fetch = {
+        .watch_namespace = s->watch_namespace,
+        .system_namespace = s->system_namespace,
+        .config_map_name = s->config_map_name,
+        .limited_mode = s->limited_mode,
+    };
+    struct engine_metric_needs needs = {0};
+    struct prom_run_params params = {0};
+    struct actuate_options act = {0};
+    struct actuate_report report = {0};
+    struct wva_plan *plan = NULL;
+    struct wva_error err = {{0}};
+    bool prometheus_failed = false;
+    int rc = EXIT_OK;
+    char ts[32];
+
+    if (kube_fetch_snapshot(l->kube, &fetch, snap, &err) != 0) {
+        log_event(WVA_LOG_ERROR, "cannot read the cluster; nothing applied", "error", err.msg,
+                  NULL);
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    engine_metric_needs(snap, s, &needs);
+    params.watch_namespace = s->watch_namespace;
+    params.retention_seconds = needs.retention_seconds;
+    params.custom_metrics = (const char *const *)needs.custom_metrics;
+    params.custom_metrics_count = needs.custom_metrics_count;
+    if (prom_fetch_metrics(l->prom, &params, &snap->metrics, &err) != 0) {
+        log_event(WVA_LOG_ERROR, "cannot read metrics from Prometheus; holding replicas",
+                  "error", err.msg, NULL);
+        prometheus_failed = true;
+    }
+    settings_export(s, &snap->settings);
+    values_format_rfc3339(wall_now(), ts, sizeof(ts));
+    if (!snap->captured_at) {
+        snap->captured_at = wva_xstrdup(ts);
+        snap->captured_at_epoch = floor(wall_now());
+    }
+
+    plan = engine_plan(snap, s, s->dry_run ? "dry-run" : "live", NULL, NULL, &err);
+    if (!plan) {
+        log_event(WVA_LOG_ERROR, "optimization failed; nothing applied", "error", err.msg, NULL);
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    if (s->snapshot_out && write_snapshot(snap, s->snapshot_out, &err) != 0)
+        log_event(WVA_LOG_WARN, "snapshot not recorded", "error", err.msg, NULL);
+    print_plan(plan, s);
+
+    act.dry_run = s->dry_run;
+    act.actuation = s->actuation;
+    act.interval_seconds = s->global_opt_interval;
+    act.now = wall_now();
+    if (actuate_plan(l->kube, snap, plan, &act, &report, &err) != 0) {
+        log_event(WVA_LOG_ERROR, "cannot apply the plan", "error", err.msg, NULL);
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    if (actuate_report_failures(&report) > 0)
+        rc = EXIT_PARTIAL;
+    if (prometheus_failed)
+        rc = EXIT_RUNTIME;
+out:
+    actuate_report_free(&report);
+    engine_metric_needs_free(&needs);
+    plan_free(plan);
+    snapshot_free(snap);
+    return rc;
+}
+
+static int open_clients(struct live *l, struct wva_error *err)
+{
+    if (kube_config_load(l->s->kubeconfig, getenv("WVA_SERVICEACCOUNT_DIR"), &l->kube_cfg,
+                         err) != 0)
+        return EXIT_USAGE;
+    l->kube = kube_client_new(&l->kube_cfg, err);
+    if (!l->kube)
+        return EXIT_USAGE;
+    return 0;
+}
+
+static int open_prometheus(struct live *l, struct wva_error *err)
+{
+    struct prom_options opts;
+
+    if (!l->s->prometheus_url || !l->s->prometheus_url[0]) {
+        wva_error_set(err, "PROMETHEUS_BASE_URL is not set (flag --prometheus-url, environment "
+                      "or main ConfigMap)");
+        return -1;
+    }
+    prom_options_from_settings(l->s, &opts);
+    l->prom = prom_client_new(&opts, err);
+    return l->prom ? 0 : -1;
+}
+
+int live_run(struct wva_settings *s)
+{
+    struct live l = {.s = s};
+    struct wva_error err = {{0}};
+    struct lease lease = {0};
+    bool have_lease = false;
+    int rc;
+
+    l.scheduled = !s->once;
+    if (settings_resolve_bootstrap(s, env_lookup, NULL, &err) != 0) {
+        log_event(WVA_LOG_ERROR, "invalid configuration", "error", err.msg, NULL);
+        return EXIT_USAGE;
+    }
+    rc = open_clients(&l, &err);
+    if (rc != 0) {
+        log_event(WVA_LOG_ERROR, "cannot configure Kubernetes access", "error", err.msg, NULL);
+        goto out;
+    }
+    if (read_main_configmap(&l, &err) != 0) {
+        log_event(WVA_LOG_ERROR, "cannot read the main ConfigMap; nothing applied", "error",
+                  err.msg, NULL);
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    if (settings_resolve(s, env_lookup, NULL, &l.main_configmap, &err) != 0) {
+        log_event(WVA_LOG_ERROR, "invalid configuration", "error", err.msg, NULL);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (l.scheduled && !s->global_opt_enable) {
+        char where[256];
+        settings_describe_source(s, WVA_SET_GLOBAL_OPT_ENABLE, where, sizeof(where));
+        log_event(WVA_LOG_INFO, "global optimization is disabled; nothing to do",
+                  "GLOBAL_OPT_ENABLE", "false", "source", where, NULL);
+        rc = EXIT_OK;
+        goto out;
+    }
+    if (open_prometheus(&l, &err) != 0) {
+        log_event(WVA_LOG_ERROR, "cannot configure Prometheus access", "error", err.msg, NULL);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+
+    if (!s->dry_run) {
+        struct lease_options lo = {
+            .system_namespace = s->system_namespace,
+            .instance = s->controller_instance,
+            .interval_seconds = s->global_opt_interval,
+            .honour_interval = l.scheduled,
+            .now = wall_now(),
+        };
+        enum lease_outcome got = lease_acquire(l.kube, &lo, &lease, &err);
+        if (got == LEASE_ERROR) {
+            log_event(WVA_LOG_ERROR, "cannot take the run lock (Lease)", "error", err.msg, NULL);
+            rc = EXIT_RUNTIME;
+            goto out;
+        }
+        if (got == LEASE_HELD_BY_OTHER || got == LEASE_TOO_EARLY) {
+            log_event(WVA_LOG_INFO, got == LEASE_TOO_EARLY
+                                        ? "last run is more recent than the interval; skipping"
+                                        : "another run holds the lock; skipping",
+                      NULL);
+            rc = EXIT_OK;
+            goto out;
+        }
+        have_lease = true;
+    }
+
+    /* Sub-minute intervals: several cycles, that far apart, until the next
+     * minute's run is due. */
+    int cycles = 1;
+    if (l.scheduled && s->global_opt_interval < 60)
+        cycles = (int)floor(60.0 / s->global_opt_interval);
+    rc = EXIT_OK;
+    for (int k = 0; k < cycles; k++) {
+        double start = wall_now();
+        int cycle_rc = run_cycle(&l);
+        if (cycle_rc > rc || cycle_rc == EXIT_RUNTIME)
+            rc = cycle_rc;
+        if (k + 1 < cycles) {
+            double wait = s->global_opt_interval - (wall_now() - start);
+            if (wait > 0)
+                usleep((useconds_t)(wait * 1e6));
+        }
+    }
+
+out:
+    if (have_lease && lease_release(l.kube, &lease, rc != EXIT_RUNTIME, wall_now(), &err) != 0)
+        log_event(WVA_LOG_WARN, "cannot release the run lock (Lease)", "error", err.msg, NULL);
+    lease_free(&lease);
+    prom_client_free(l.prom);
+    kube_client_free(l.kube);
+    kube_config_free(&l.kube_cfg);
+    wva_kvlist_free(&l.main_configmap);
+    return rc;
+}
