@@ -4,6 +4,9 @@
  * json-c parses the document (strict, depth-limited); the readers below walk
  * the tree once, copy the few fields the engine reads into struct
  * wva_snapshot and drop the tree, so nothing downstream ever sees JSON.
+ * For speed the big arrays (List items, metric results) are parsed one
+ * element at a time (see "Splitting the big arrays"); the result is the
+ * same as parsing the whole tree, which is what happens on any doubt.
  * Every type check goes through one path-tracking helper (struct jpath and
  * the jp_* functions) so a malformed document is reported the same way
  * wherever the problem is: "deployments.items[3].spec.replicas: expected
@@ -1311,8 +1314,11 @@ static size_t elements_open(struct elements *e, const struct doc *d, struct json
         return arr ? json_object_array_length(arr) : 0;
     e->text = d->text;
     e->tok = json_tokener_new_ex(SNAPSHOT_MAX_DEPTH - e->split->depth);
-    if (!e->tok)
-        return 0;
+    if (!e->tok) {
+        /* the project's policy on allocation failure (see strbuf.h) */
+        fputs("wva-optimizer: out of memory creating a JSON parser\n", stderr);
+        abort();
+    }
     json_tokener_set_flags(e->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     return e->split->count;
 }
@@ -1422,7 +1428,6 @@ static int read_sample_value(struct jpath *p, struct json_object *sample, double
     if (jp_check(p, v, JK_STRING, err) < 0)
         return -1;
     text = json_object_get_string(v);
-    errno = 0;
     *value = strtod(text, &endp);
     /* strtod also takes "NaN" and "+Inf", which is how Prometheus writes
      * them; leading blanks and trailing junk are not numbers. */

@@ -787,10 +787,12 @@ static void test_round_trip(void **state)
 }
 
 /* Every prefix of a valid document is refused cleanly (and every prefix
- * that ends before the closing brace must be refused). */
+ * that ends before the closing brace must be refused).  All prefixes of
+ * the minimal fixture, every third of the rich one (time under ASan). */
 static void test_truncated(void **state)
 {
     static const char *const names[] = {"snapshot/minimal.json", "snapshot/rich.json"};
+    static const size_t steps[] = {1, 3};
 
     (void)state;
     for (size_t f = 0; f < 2; f++) {
@@ -801,7 +803,7 @@ static void test_truncated(void **state)
         assert_non_null(text);
         while (last > 0 && text[last - 1] != '}')
             last--;
-        for (size_t n = 0; n < len; n++) {
+        for (size_t n = 0; n < len; n += steps[f]) {
             /* not NUL-terminated at n: a copy of exactly n bytes */
             char *prefix = wva_xmalloc(n ? n : 1);
             struct wva_snapshot *snap = NULL;
