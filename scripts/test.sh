@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Build and run every test: the unit tests, scenario replays and command
-# line tests under AddressSanitizer + UndefinedBehaviorSanitizer, then
-# `make distcheck`.  Installs missing Debian packages first.
+# Build and run every test: the unit tests, scenario replays, command line
+# tests and live-run integration tests under AddressSanitizer +
+# UndefinedBehaviorSanitizer, then `make distcheck`.  Installs missing Debian packages first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -20,6 +20,10 @@ if ! make -s -j2 check; then
     cat test-suite.log >&2 || true
     exit 1
 fi
+
+# Live runs: the real (sanitized) binary against the Kubernetes API test
+# server and a real Prometheus on 127.0.0.1.
+WVA_BIN="$build/wva-optimizer" python3 "$top/tests/integration/test_live.py"
 
 # The distribution tarball builds and passes its tests on its own.
 if [ "${WVA_SKIP_DISTCHECK:-0}" != 1 ]; then

@@ -205,7 +205,7 @@ static enum actuate_scale scale_one(struct run *r, const struct wva_plan_variant
     char *path = object_path("/apis/apps/v1", dep->namespace_name, "deployments", dep->name,
                              "/scale");
     char *rv = wva_xstrdup(dep->resource_version);
-    char from[24], to[24], seen[24] = "";
+    char from[24], to[24], seen[24];
     struct wva_error err = {{0}};
     struct kube_status st = {0};
     enum actuate_scale result;
@@ -214,6 +214,7 @@ static enum actuate_scale scale_one(struct run *r, const struct wva_plan_variant
 
     int_text(pv->current_replicas, from, sizeof(from));
     int_text(pv->target_replicas, to, sizeof(to));
+    memcpy(seen, from, sizeof(seen));      /* replaced when a re-read differs */
     r->report->scale_attempted++;
     for (;;) {
         if (!rv) {
@@ -415,7 +416,8 @@ static void desired_status_for(const struct run *r, const struct wva_plan_varian
     d->applied = is_applied(res, dep, d->num_replicas);
     set_cond(d, COND_TARGET, "True", "TargetFound", target);
     set_cond(d, COND_METRICS, "True", "MetricsFound",
-             text_around("metrics available for model ", pv->model_id ? pv->model_id : va->model_id, ""));
+             text_around("metrics available for model ",
+                         pv->model_id ? pv->model_id : va->model_id, ""));
     set_cond(d, COND_READY, "True", "OptimizationSucceeded",
              text_or(pv->reason, "optimization succeeded"));
 }

@@ -31,9 +31,9 @@
  * (a day): a corrupt value must not lock runs out for years. */
 #define LEASE_MAX_DURATION_SECONDS 86400
 
-const char *lease_result_name(int result)
+const char *lease_outcome_name(int outcome)
 {
-    switch (result) {
+    switch (outcome) {
     case LEASE_ACQUIRED: return "acquired";
     case LEASE_HELD_BY_OTHER: return "held-by-other";
     case LEASE_TOO_EARLY: return "too-early";
@@ -279,7 +279,7 @@ int lease_acquire(struct kube_client *kc, const struct lease_options *opts, stru
 
     if (out)
         memset(out, 0, sizeof(*out));
-    if (!kc || !opts || !out || !opts->namespace_name || !opts->namespace_name[0]) {
+    if (!kc || !opts || !out || !opts->system_namespace || !opts->system_namespace[0]) {
         wva_error_set(err, "lease: missing %s", !kc ? "client" : !opts ? "options"
                                                 : !out ? "output" : "namespace");
         return LEASE_ERROR;
@@ -290,7 +290,7 @@ int lease_acquire(struct kube_client *kc, const struct lease_options *opts, stru
     }
     now = clock_now(opts->now);
     lease_name(opts->instance, name, sizeof(name));
-    out->namespace_name = wva_xstrdup(opts->namespace_name);
+    out->namespace_name = wva_xstrdup(opts->system_namespace);
     out->name = wva_xstrdup(name);
     out->identity = opts->identity && opts->identity[0] ? wva_xstrdup(opts->identity)
                                                         : default_identity();

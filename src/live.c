@@ -272,6 +272,9 @@ int live_run(struct wva_settings *s)
             .instance = s->controller_instance,
             .interval_seconds = s->global_opt_interval,
             .honour_interval = l.scheduled,
+            /* Long enough for a sub-minute run's cycles (about a minute),
+             * short enough that a crashed run does not block for long. */
+            .duration_seconds = fmax(180, 2 * s->global_opt_interval),
             .now = wall_now(),
         };
         enum lease_outcome got = lease_acquire(l.kube, &lo, &lease, &err);

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "wva/engine.h"
+#include "wva/live.h"
 #include "wva/log.h"
 #include "wva/plan.h"
 #include "wva/settings.h"
@@ -118,9 +119,7 @@ int main(int argc, char **argv)
             rc = run_replay(&s);
             break;
         }
-        log_event(WVA_LOG_ERROR, "live runs are not available in this build yet; use "
-                  "--from-file", NULL);
-        rc = EXIT_USAGE;
+        rc = live_run(&s);
         break;
     default:
         log_event(WVA_LOG_ERROR, "this command is not available in this build yet", NULL);

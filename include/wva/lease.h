@@ -40,7 +40,7 @@
  * minute. */
 #define LEASE_MAX_TOLERANCE_SECONDS 15
 
-enum lease_result {
+enum lease_outcome {
     LEASE_ERROR = -1,
     LEASE_ACQUIRED = 0,
     LEASE_HELD_BY_OTHER,    /* another run holds an unexpired lease, or won the race */
@@ -48,10 +48,10 @@ enum lease_result {
 };
 
 /* "error", "acquired", "held-by-other", "too-early". */
-const char *lease_result_name(int result);
+const char *lease_outcome_name(int outcome);
 
 struct lease_options {
-    const char *namespace_name;     /* the system namespace (required) */
+    const char *system_namespace;   /* POD_NAMESPACE (required) */
     const char *instance;           /* CONTROLLER_INSTANCE; NULL or "" = none */
     const char *identity;           /* holder identity; NULL = "<hostname>_<pid>" */
     double duration_seconds;        /* leaseDurationSeconds, e.g. the CronJob's

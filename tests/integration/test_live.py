@@ -44,13 +44,14 @@ class Servers:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="wva-it-")
         self.procs = []
+        self.files = []
         kdir = os.path.join(self.dir, "kube")
         os.makedirs(kdir)
         ready = os.path.join(kdir, "ready.json")
         self.procs.append(subprocess.Popen(
             [sys.executable, os.path.join(SERVERS, "kubeapi.py"), "--state-dir", kdir,
              "--ready-file", ready, "--sync-deployment-status"],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(kdir, "err"), "w")))
+            stdout=subprocess.DEVNULL, stderr=self._log(kdir)))
         self.kube = self._wait_ready(ready)
         edir = os.path.join(self.dir, "exporter")
         os.makedirs(edir)
@@ -58,7 +59,7 @@ class Servers:
         self.procs.append(subprocess.Popen(
             [sys.executable, os.path.join(SERVERS, "vllm_exporter.py"), "--state-dir", edir,
              "--ready-file", eready],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(edir, "err"), "w")))
+            stdout=subprocess.DEVNULL, stderr=self._log(edir)))
         self.exporter = self._wait_ready(eready)
         self.prom_dir = os.path.join(self.dir, "prom")
         out = subprocess.run(["bash", os.path.join(SERVERS, "prometheus.sh"), "start",
@@ -69,12 +70,18 @@ class Servers:
             raise RuntimeError("prometheus did not start: " + out.stderr[-2000:])
         self.prom_url = "http://127.0.0.1:%s" % out.stdout.strip().splitlines()[-1]
 
+    def _log(self, directory):
+        f = open(os.path.join(directory, "err"), "w")
+        self.files.append(f)
+        return f
+
     def _wait_ready(self, path):
         deadline = time.time() + 60
         while time.time() < deadline:
             if os.path.exists(path) and os.path.getsize(path) > 0:
                 try:
-                    return json.load(open(path))
+                    with open(path) as f:
+                        return json.load(f)
                 except ValueError:
                     pass
             for p in self.procs:
@@ -93,6 +100,8 @@ class Servers:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+        for f in self.files:
+            f.close()
 
     # -- kube admin ------------------------------------------------------
     def admin(self, method, path, body=None):
@@ -272,7 +281,7 @@ class LiveTest(unittest.TestCase):
         self.assertEqual((cond["status"], cond["reason"]), ("True", "TargetFound"))
 
     def test_conflict_and_throttle(self):
-        c = self.two_variant_model([(0.9, 9)], [(0.9, 9)])
+        c = self.two_variant_model([(0.76, 2)], [(0.75, 2)])
         self.s.load(c)
         self.s.set_metrics(c.exporter_pods)
         self.s.admin("PUT", "/faults", {"faults": [
@@ -344,7 +353,9 @@ class LiveTest(unittest.TestCase):
         self.assertEqual(auths, {"cert"})
         token = self.s.kube["token"]
         p2 = self.run_wva("--once", "--dry-run", "-v", "2", "--log-format", "json", expect=0)
-        for text in (p.stdout, p.stderr, p2.stdout, p2.stderr, open(snap).read()):
+        with open(snap) as f:
+            recorded = f.read()
+        for text in (p.stdout, p.stderr, p2.stdout, p2.stderr, recorded):
             self.assertNotIn(token, text)
         # The recorded snapshot replays to the same plan.
         replay = self.run_wva("--from-file", snap, "--output", "json", expect=0)

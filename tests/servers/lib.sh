@@ -165,7 +165,7 @@ prom_query() {
 # stop_all: stops everything started above (SIGTERM, then SIGKILL after 5 s). Safe to call
 # twice and from an EXIT trap; keeps the caller's exit status.
 stop_all() {
-    local rc=$? pid i dir
+    local rc=$? pid dir
     for dir in "${WVA_PROMETHEUS_DIRS[@]}"; do
         "$WVA_SERVERS_DIR/prometheus.sh" stop "$dir" || true
     done
@@ -174,7 +174,7 @@ stop_all() {
         kill -TERM "$pid" 2>/dev/null || true
     done
     for pid in "${WVA_SERVER_PIDS[@]}"; do
-        for i in $(seq 1 50); do
+        for _ in $(seq 1 50); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done

@@ -50,12 +50,12 @@ EOF
 }
 
 stop() {
-    local dir=$1 pid i
+    local dir=$1 pid
     [[ -f $dir/prometheus.pid ]] || return 0
     pid=$(cat "$dir/prometheus.pid")
     if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
         kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 1 100); do
+        for _ in $(seq 1 100); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
@@ -67,7 +67,7 @@ stop() {
 }
 
 start() {
-    local dir=$1 exporters=$2 want_port=${3:-} port pid ntargets attempt deadline up
+    local dir=$1 exporters=$2 want_port=${3:-} port pid ntargets deadline up
     [[ -x $PROMETHEUS_BIN ]] || die "$PROMETHEUS_BIN not found (Debian package prometheus)"
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
@@ -75,7 +75,7 @@ start() {
     rm -rf "$dir/data"
     mkdir -p "$dir/data"
     ntargets=$(write_config "$dir" "$exporters")
-    for attempt in 1 2 3; do
+    for _ in 1 2 3; do
         port=${want_port:-$(free_port)}
         "$PROMETHEUS_BIN" \
             --config.file="$dir/prometheus.yml" \

@@ -6,11 +6,9 @@ starts is stopped (SIGTERM, checked) and its temporary directory removed."""
 
 import http.client
 import json
-import math
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -696,14 +694,15 @@ class BigStateTest(unittest.TestCase):
         finally:
             k.close()
         server = [e["duration_ms"] for e in admin(ready, "GET", "/log")["entries"]]
-        sys.stderr.write("\n[speed] client ms per 500-item page (first is cold): %s\n"
+        sys.stderr.write("\n[speed] client ms per 500-item page (the first includes the TLS "
+                         "handshake): %s\n"
                          "[speed] server-side ms: max %.1f, mean %.1f over %d requests; "
                          "all 30,000 pods in %.2fs\n"
                          % ({k2: ["%.1f" % x for x in v] for k2, v in timings.items()},
                             max(server), sum(server) / len(server), len(server), all_pods))
         for name, ts in timings.items():
-            self.assertLess(max(ts[1:]), 100, name)     # warm pages
-            self.assertLess(ts[0], 250, name)           # cold page serializes 500 objects
+            self.assertLess(max(ts), 100, name)
+        self.assertLess(max(server), 100)
 
 
 # --------------------------------------------------------------------------

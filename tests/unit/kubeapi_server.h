@@ -135,6 +135,25 @@ static struct kube_client *kubeapi_client(const struct kubeapi_server *s)
     return c;
 }
 
+/* cmocka group setup of a test program with one server and one client:
+ * 0, or -1 (the group is then not run). */
+static int kubeapi_group_start(struct kubeapi_server *s, struct kube_client **kc)
+{
+    if (kubeapi_start(s) < 0) {
+        kubeapi_stop(s);
+        return -1;
+    }
+    *kc = kubeapi_client(s);
+    return 0;
+}
+
+static void kubeapi_group_stop(struct kubeapi_server *s, struct kube_client **kc)
+{
+    kube_client_free(*kc);
+    *kc = NULL;
+    kubeapi_stop(s);
+}
+
 /* One admin request; the parsed response (caller puts it).  Fails the test
  * unless the admin port answers 200. */
 static json_object *kubeapi_admin(const struct kubeapi_server *s, const char *method,
@@ -168,11 +187,20 @@ static void kubeapi_admin_do(const struct kubeapi_server *s, const char *method,
     json_object_put(kubeapi_admin(s, method, path, body));
 }
 
-/* Empty store, no faults, no deny rules, empty request log. */
-static void kubeapi_reset(const struct kubeapi_server *s)
+/* Empty store, no faults, no deny rules, empty request log; then the
+ * Namespace ns when not NULL. */
+static void kubeapi_reset(const struct kubeapi_server *s, const char *ns)
 {
+    char body[256];
+
     kubeapi_admin_do(s, "POST", "/reset", NULL);
     kubeapi_admin_do(s, "DELETE", "/log", NULL);
+    if (ns) {
+        snprintf(body, sizeof(body),
+                 "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}",
+                 ns);
+        kubeapi_admin_do(s, "POST", "/objects", body);
+    }
 }
 
 /* The number of requests logged so far. */

@@ -23,29 +23,20 @@ static int group_setup(void **state)
 {
     (void)state;
     log_configure(0, 0);
-    if (kubeapi_start(&server) < 0) {
-        kubeapi_stop(&server);
-        return -1;
-    }
-    kc = kubeapi_client(&server);
-    return 0;
+    return kubeapi_group_start(&server, &kc);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    kube_client_free(kc);
-    kubeapi_stop(&server);
+    kubeapi_group_stop(&server, &kc);
     return 0;
 }
 
 static int setup(void **state)
 {
     (void)state;
-    kubeapi_reset(&server);
-    kubeapi_admin_do(&server, "POST", "/objects",
-                     "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\""
-                     NS "\"}}");
+    kubeapi_reset(&server, NS);
     return 0;
 }
 
@@ -277,7 +268,8 @@ static void test_scale_patch_body_order_and_events(void **state)
     assert_non_null(e);
     assert_string_equal(json_at(e, "content_type"), "application/merge-patch+json");
     char want[256];
-    snprintf(want, sizeof(want), "{\"metadata\":{\"resourceVersion\":\"%s\"},\"spec\":{\"replicas\":4}}",
+    snprintf(want, sizeof(want),
+             "{\"metadata\":{\"resourceVersion\":\"%s\"},\"spec\":{\"replicas\":4}}",
              snap_dep(snap, "zz-up-dep")->resource_version);
     assert_string_equal(json_object_to_json_string_ext(json_object_object_get(e, "body"),
                                                        JSON_C_TO_STRING_PLAIN), want);

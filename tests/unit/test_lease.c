@@ -19,35 +19,26 @@ static int group_setup(void **state)
 {
     (void)state;
     log_configure(0, 0);
-    if (kubeapi_start(&server) < 0) {
-        kubeapi_stop(&server);
-        return -1;
-    }
-    kc = kubeapi_client(&server);
-    return 0;
+    return kubeapi_group_start(&server, &kc);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    kube_client_free(kc);
-    kubeapi_stop(&server);
+    kubeapi_group_stop(&server, &kc);
     return 0;
 }
 
 static int setup(void **state)
 {
     (void)state;
-    kubeapi_reset(&server);
-    kubeapi_admin_do(&server, "POST", "/objects",
-                     "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\""
-                     SYS_NS "\"}}");
+    kubeapi_reset(&server, SYS_NS);
     return 0;
 }
 
 static struct lease_options opts(const char *identity, double now, bool honour)
 {
-    return (struct lease_options){ .namespace_name = SYS_NS, .identity = identity,
+    return (struct lease_options){ .system_namespace = SYS_NS, .identity = identity,
                                    .interval_seconds = 60, .honour_interval = honour,
                                    .now = now };
 }
@@ -120,8 +111,8 @@ static void test_lease_name(void **state)
     lease_name("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", again,
                sizeof(again));
     assert_int_equal(strlen(again), 22);
-    assert_string_equal(lease_result_name(LEASE_TOO_EARLY), "too-early");
-    assert_string_equal(lease_result_name(LEASE_HELD_BY_OTHER), "held-by-other");
+    assert_string_equal(lease_outcome_name(LEASE_TOO_EARLY), "too-early");
+    assert_string_equal(lease_outcome_name(LEASE_HELD_BY_OTHER), "held-by-other");
 }
 
 static void test_acquire_absent_creates(void **state)
@@ -354,8 +345,7 @@ static void test_concurrent_acquirers(void **state)
 
     (void)state;
     race(T0);                                   /* absent: both POST */
-    kubeapi_reset(&server);
-    setup(NULL);
+    kubeapi_reset(&server, SYS_NS);
     assert_int_equal(acquire("run-a", T0, true, &l), LEASE_ACQUIRED);
     assert_int_equal(lease_release(kc, &l, false, T0 + 1, &err), 0);
     lease_free(&l);
@@ -378,16 +368,16 @@ static void test_errors(void **state)
     kubeapi_admin_do(&server, "DELETE", "/rbac", NULL);
 
     /* The system namespace does not exist: the create fails. */
-    o.namespace_name = "nowhere";
+    o.system_namespace = "nowhere";
     assert_int_equal(lease_acquire(kc, &o, &l, &err), LEASE_ERROR);
     assert_non_null(strstr(err.msg, "lease nowhere/wva-optimizer: POST leases in namespace "
                                     "nowhere: 404"));
     lease_free(&l);
 
-    o.namespace_name = NULL;
+    o.system_namespace = NULL;
     assert_int_equal(lease_acquire(kc, &o, &l, &err), LEASE_ERROR);
     assert_string_equal(err.msg, "lease: missing namespace");
-    o.namespace_name = SYS_NS;
+    o.system_namespace = SYS_NS;
     o.interval_seconds = 0;
     assert_int_equal(lease_acquire(kc, &o, &l, &err), LEASE_ERROR);
     assert_string_equal(err.msg, "lease: interval 0 s must be > 0");
