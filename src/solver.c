@@ -62,12 +62,58 @@
 /* Rows per block of models solved on its own (see run_glpk); 25-50 measured
  * fastest at 10,000 variants (8 ms), 200 took 20 ms, 1000 took 80 ms. */
 #define BLOCK_ROWS 32
+/* Price loop: give up (and solve the full LP) after this many rounds. */
+#define MAX_PRICE_ROUNDS 50
+/* A model's new point must beat its current one by this much (relative)
+ * to enter the master: GLPK's own optimality tolerances are 1e-7 on
+ * scaled reduced costs, so smaller gains are noise. */
+#define PRICE_TOL 1e-9
+/* Master weights closer than this to 0 or 1 count as 0 or 1. */
+#define MU_EPS 1e-9
 
 /* Lives in solver_run's frame (not in the frame that calls setjmp), so
  * its contents are well defined after the longjmp. */
 struct glpk_guard {
     jmp_buf jump;
     struct wva_strbuf msg;
+};
+
+/* A run of consecutive models solved on its own, without the inventory
+ * rows; kept alive so that the price loop can re-solve it warm. */
+struct block {
+    glp_prob *lp;
+    size_t m0, m1;
+    int priced;             /* some model in it is priced */
+};
+
+/* A candidate point of one model's own LP (variants and least slack). */
+struct column {
+    size_t model;
+    size_t x_at;            /* offset of its variant values in col_x */
+    size_t next;            /* the model's next column, SIZE_MAX = none */
+    double cost;            /* objective with penalties, without prices */
+    double mu;              /* weight in the last master solution */
+};
+
+/* State of the price decomposition (see price_decompose). */
+struct pricing {
+    struct block *blocks;   size_t blocks_count;
+    char *priced;           /* per model: active and uses a limited inventory */
+    double *lambda;         /* per accelerator: GPU price (inventory row dual) */
+    double *rhs;            /* per accelerator: GPUs left above the base columns */
+    size_t *base;           /* per model: its base column (lower bounds) */
+    size_t *head;           /* per model: its latest column, SIZE_MAX = none */
+    size_t *extra;          /* per model: columns besides the base */
+    double *cur_value;      /* per model: value of the master's mix at lambda */
+    int *conv_row;          /* per model: convexity row in the master, 0 = none */
+    int *master_row;        /* per accelerator: inventory row in the master */
+    double *acc_delta;      /* per accelerator: scratch of column_use_delta */
+    char *acc_mark;
+    size_t *acc_touched;
+    double *xs;             /* one model's variant values */
+    struct column *cols;    size_t ncols, cols_cap;
+    double *col_x;          size_t nx, x_cap;
+    int *ia, *ja;           double *ar; size_t nz_cap; /* master triplets */
 };
 
 struct work {
@@ -91,6 +137,8 @@ struct work {
     int *row_stat, *col_stat; /* basis gathered from the block solves */
     int *ia, *ja;           /* matrix triplets for glp_load_matrix (1-based) */
     double *ar;
+    struct pricing dw;
+    int reference;          /* solver_run_reference: plain cold full solve */
     struct glpk_guard *guard;
 };
 
@@ -527,35 +575,31 @@ static int solved(glp_prob *lp, int ret)
     return ret == 0 && (glp_get_status(lp) == GLP_OPT || glp_get_status(lp) == GLP_FEAS);
 }
 
-/* Solve models [m0, m1) without the inventory rows; keep the solution
- * and the basis.  Returns nonzero when GLPK found no solution. */
-static int solve_block(struct work *w, size_t m0, size_t m1)
+/* Solve the block's models without the inventory rows and keep the
+ * problem (the price loop re-solves it warm), the solution and the basis.
+ * Returns nonzero when GLPK found no solution. */
+static int solve_block(struct work *w, struct block *b)
 {
-    int ro = w->row_first[m0], co = w->col_first[m0];
-    glp_prob *lp;
+    int ro = w->row_first[b->m0], co = w->col_first[b->m0];
     glp_smcp parm;
     int ok;
 
-    if (w->col_first[m1] == co)
-        return 0;   /* only held models: nothing to decide */
-    lp = glp_create_prob();
-
-    build_block(w, lp, m0, m1, 0);
+    b->lp = glp_create_prob();
+    build_block(w, b->lp, b->m0, b->m1, 0);
     init_simplex(&parm, GLP_OFF);
-    ok = solved(lp, glp_simplex(lp, &parm)) && glp_get_status(lp) == GLP_OPT;
+    ok = solved(b->lp, glp_simplex(b->lp, &parm)) && glp_get_status(b->lp) == GLP_OPT;
     if (ok) {
-        for (int r = 1; r <= w->row_first[m1] - ro; r++)
-            w->row_stat[ro + r] = glp_get_row_stat(lp, r);
-        for (int c = 1; c <= w->col_first[m1] - co; c++)
-            w->col_stat[co + c] = glp_get_col_stat(lp, c);
-        for (size_t k = w->model_first[m0]; k < w->model_first[m1]; k++) {
+        for (int r = 1; r <= w->row_first[b->m1] - ro; r++)
+            w->row_stat[ro + r] = glp_get_row_stat(b->lp, r);
+        for (int c = 1; c <= w->col_first[b->m1] - co; c++)
+            w->col_stat[co + c] = glp_get_col_stat(b->lp, c);
+        for (size_t k = w->model_first[b->m0]; k < w->model_first[b->m1]; k++) {
             size_t i = w->model_vars[k];
 
             if (w->col_of[i])
-                w->x[i] = glp_get_col_prim(lp, w->col_of[i] - co);
+                w->x[i] = glp_get_col_prim(b->lp, w->col_of[i] - co);
         }
     }
-    glp_delete_prob(lp);
     return !ok;
 }
 
@@ -576,6 +620,383 @@ static int inventory_holds(const struct work *w)
             ok = 0;
     free(use);
     return ok;
+}
+
+/* ---- price decomposition ------------------------------------------------ */
+
+/* Model m's objective at the variant values xs (model order): the
+ * objective coefficients, the GPU prices when with_prices, and the
+ * penalty of the least slack that covers the model's rows (slack costs
+ * more than nothing, so an optimal point never has more). */
+static double model_value(const struct work *w, size_t m, const double *xs, int with_prices)
+{
+    const struct solver_problem *p = w->p;
+    const struct solver_model *md = &p->models[m];
+    double val = 0, kv = 0, rep = 0;
+
+    for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++) {
+        size_t i = w->model_vars[k];
+        const struct solver_variant *v = &p->variants[i];
+        double xv = xs[k - w->model_first[m]];
+
+        val += w->obj[i] * xv;
+        if (with_prices && inventory_applies(p, v))
+            val += w->dw.lambda[v->accelerator] * v->gpus * xv;
+        kv += v->capacity / w->mean_cap[m] * xv;
+        rep += xv;
+    }
+    if (w->kv_row[m])
+        val += w->penalty[m] * fmax(0, md->kv_demand / w->mean_cap[m] - kv);
+    if (w->rep_row[m])
+        val += w->penalty[m] * fmax(0, md->replica_demand - rep);
+    return val;
+}
+
+static const double *column_x(const struct work *w, size_t c)
+{
+    return w->dw.col_x + w->dw.cols[c].x_at;
+}
+
+static int same_point(const struct work *w, size_t m, size_t c, const double *xs)
+{
+    const double *cx = column_x(w, c);
+    size_t n = w->model_first[m + 1] - w->model_first[m];
+
+    for (size_t j = 0; j < n; j++)
+        if (fabs(cx[j] - xs[j]) > ROUND_EPS * fmax(1.0, fabs(xs[j])))
+            return 0;
+    return 1;
+}
+
+/* Add a point of model m (variant values xs, model order) as its base
+ * or as one more column, unless the model already has it.  Returns
+ * nonzero when added. */
+static int add_column(struct work *w, size_t m, const double *xs, int as_base)
+{
+    struct pricing *d = &w->dw;
+    size_t n = w->model_first[m + 1] - w->model_first[m];
+
+    if (d->base[m] != SIZE_MAX && same_point(w, m, d->base[m], xs))
+        return 0;
+    for (size_t c = d->head[m]; c != SIZE_MAX; c = d->cols[c].next)
+        if (same_point(w, m, c, xs))
+            return 0;
+    if (d->ncols == d->cols_cap) {
+        d->cols_cap = d->cols_cap ? 2 * d->cols_cap : 1024;
+        d->cols = wva_xrealloc(d->cols, d->cols_cap * sizeof(*d->cols));
+    }
+    while (d->nx + n > d->x_cap) {
+        d->x_cap = d->x_cap ? 2 * d->x_cap : 4096;
+        d->col_x = wva_xrealloc(d->col_x, d->x_cap * sizeof(*d->col_x));
+    }
+    memcpy(d->col_x + d->nx, xs, n * sizeof(*xs));
+    d->cols[d->ncols] = (struct column){.model = m, .x_at = d->nx, .next = SIZE_MAX,
+                                        .cost = model_value(w, m, xs, 0)};
+    d->nx += n;
+    if (as_base) {
+        d->base[m] = d->ncols++;
+    } else {
+        d->cols[d->ncols].next = d->head[m];
+        d->head[m] = d->ncols++;
+        d->extra[m]++;
+    }
+    return 1;
+}
+
+/* GPUs of column c on each accelerator minus those of its model's base,
+ * merged per accelerator into d->acc_delta; the accelerators touched are
+ * listed in d->acc_touched (returns how many). */
+static size_t column_use_delta(struct work *w, size_t c)
+{
+    const struct solver_problem *p = w->p;
+    struct pricing *d = &w->dw;
+    size_t m = d->cols[c].model, touched = 0;
+    const double *cx = column_x(w, c), *bx = column_x(w, d->base[m]);
+
+    for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++) {
+        const struct solver_variant *v = &p->variants[w->model_vars[k]];
+        size_t j = k - w->model_first[m];
+        int a = v->accelerator;
+
+        if (!inventory_applies(p, v) || cx[j] == bx[j])
+            continue;
+        if (!d->acc_mark[a]) {
+            d->acc_mark[a] = 1;
+            d->acc_touched[touched++] = (size_t)a;
+        }
+        d->acc_delta[a] += v->gpus * (cx[j] - bx[j]);
+    }
+    return touched;
+}
+
+/* Load the restricted master into lp (see price_decompose). */
+static void build_master(struct work *w, glp_prob *lp)
+{
+    const struct solver_problem *p = w->p;
+    struct pricing *d = &w->dw;
+    int rows = 0, cols = 0, nnz = 0;
+    size_t need = 1;
+
+    glp_set_obj_dir(lp, GLP_MIN);
+    for (size_t a = 0; a < p->accelerators_count; a++) {
+        d->master_row[a] = w->inv_row[a] ? ++rows : 0;
+        d->rhs[a] = w->inv_limit[a] - w->inv_fixed[a];
+    }
+    for (size_t m = 0; m < p->models_count; m++) {
+        if (!d->priced[m])
+            continue;
+        const double *bx = column_x(w, d->base[m]);
+        for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++) {
+            const struct solver_variant *v = &p->variants[w->model_vars[k]];
+
+            if (inventory_applies(p, v))
+                d->rhs[v->accelerator] -= v->gpus * bx[k - w->model_first[m]];
+        }
+        d->conv_row[m] = d->extra[m] >= 2 ? ++rows : 0;
+        cols += (int)d->extra[m];
+        need += d->extra[m] * (w->model_first[m + 1] - w->model_first[m] + 1);
+    }
+    if (need > d->nz_cap) {
+        d->nz_cap = need;
+        d->ia = wva_xrealloc(d->ia, d->nz_cap * sizeof(*d->ia));
+        d->ja = wva_xrealloc(d->ja, d->nz_cap * sizeof(*d->ja));
+        d->ar = wva_xrealloc(d->ar, d->nz_cap * sizeof(*d->ar));
+    }
+    if (rows)
+        glp_add_rows(lp, rows);
+    if (cols)
+        glp_add_cols(lp, cols);
+    /* the current point is feasible, so the rhs is >= 0 up to rounding */
+    for (size_t a = 0; a < p->accelerators_count; a++)
+        if (d->master_row[a])
+            glp_set_row_bnds(lp, d->master_row[a], GLP_UP, 0, fmax(d->rhs[a], 0));
+    cols = 0;
+    for (size_t m = 0; m < p->models_count; m++) {
+        if (!d->priced[m])
+            continue;
+        if (d->conv_row[m])
+            glp_set_row_bnds(lp, d->conv_row[m], GLP_UP, 0, 1);
+        for (size_t c = d->head[m]; c != SIZE_MAX; c = d->cols[c].next) {
+            size_t touched = column_use_delta(w, c);
+
+            cols++;
+            glp_set_col_bnds(lp, cols, GLP_DB, 0, 1);
+            glp_set_obj_coef(lp, cols, d->cols[c].cost - d->cols[d->base[m]].cost);
+            for (size_t t = 0; t < touched; t++) {
+                size_t a = d->acc_touched[t];
+
+                if (d->master_row[a] && d->acc_delta[a] != 0) {
+                    nnz++;
+                    d->ia[nnz] = d->master_row[a];
+                    d->ja[nnz] = cols;
+                    d->ar[nnz] = d->acc_delta[a];
+                }
+                d->acc_delta[a] = 0;
+                d->acc_mark[a] = 0;
+            }
+            if (d->conv_row[m]) {
+                nnz++;
+                d->ia[nnz] = d->conv_row[m];
+                d->ja[nnz] = cols;
+                d->ar[nnz] = 1;
+            }
+        }
+    }
+    glp_load_matrix(lp, nnz, d->ia, d->ja, d->ar);
+}
+
+/* Solve the restricted master; leave the GPU prices, each column's
+ * weight, each priced model's x and the value of its mix at the prices. */
+static int solve_master(struct work *w)
+{
+    const struct solver_problem *p = w->p;
+    struct pricing *d = &w->dw;
+    glp_prob *lp = glp_create_prob();
+    glp_smcp parm;
+    int col = 0, ok;
+
+    build_master(w, lp);
+    init_simplex(&parm, GLP_OFF);
+    parm.meth = GLP_PRIMAL;     /* mu = 0 is feasible: no phase 1 */
+    int ipm = getenv("XP_IPM") && glp_get_num_rows(lp) > 50;
+    double t0 = now_seconds();
+    if (ipm) { glp_iptcp ip; glp_init_iptcp(&ip); ip.msg_lev = GLP_MSG_OFF; ok = glp_interior(lp, &ip) == 0 && glp_ipt_status(lp) == GLP_OPT; }
+    else
+    ok = solved(lp, glp_simplex(lp, &parm)) && glp_get_status(lp) == GLP_OPT;
+    if (getenv("XP_DEBUG")) fprintf(stderr, "master rows %d ipm %d t %.4f ok %d\n", glp_get_num_rows(lp), ipm, now_seconds() - t0, ok);
+    if (ok) {
+        for (size_t a = 0; a < p->accelerators_count; a++)
+            d->lambda[a] = d->master_row[a]
+                           ? fmax(0, -(ipm ? glp_ipt_row_dual : glp_get_row_dual)(lp, d->master_row[a])) : 0;
+        for (size_t m = 0; m < p->models_count; m++) {
+            if (!d->priced[m])
+                continue;
+            const double *bx = column_x(w, d->base[m]);
+            double base_value = model_value(w, m, bx, 1);
+
+            for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++)
+                w->x[w->model_vars[k]] = bx[k - w->model_first[m]];
+            d->cur_value[m] = base_value;
+            for (size_t c = d->head[m]; c != SIZE_MAX; c = d->cols[c].next) {
+                double mu = fmin(fmax((ipm ? glp_ipt_col_prim : glp_get_col_prim)(lp, ++col), 0), 1);
+                const double *cx = column_x(w, c);
+
+                d->cols[c].mu = mu;
+                if (mu == 0)
+                    continue;
+                for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++) {
+                    size_t j = k - w->model_first[m];
+
+                    w->x[w->model_vars[k]] += mu * (cx[j] - bx[j]);
+                }
+                d->cur_value[m] += mu * (model_value(w, m, cx, 1) - base_value);
+            }
+        }
+    }
+    glp_delete_prob(lp);
+    return !ok;
+}
+
+/* Keep the master small: a model whose mix is one column takes it as its
+ * new base and drops the others (the master then needs no convexity row
+ * for it); a mixed model keeps only the columns it uses. */
+static void prune_columns(struct work *w)
+{
+    const struct solver_problem *p = w->p;
+    struct pricing *d = &w->dw;
+
+    for (size_t m = 0; m < p->models_count; m++) {
+        size_t used = 0, last = SIZE_MAX, *link;
+
+        if (!d->priced[m])
+            continue;
+        for (size_t c = d->head[m]; c != SIZE_MAX; c = d->cols[c].next)
+            if (d->cols[c].mu > MU_EPS) {
+                used++;
+                last = c;
+            }
+        if (getenv("XP_REBASE") && used == 1 && d->cols[last].mu >= 1 - MU_EPS) {
+            d->base[m] = last;
+            used = 0;
+        }
+        d->extra[m] = 0;
+        link = &d->head[m];
+        while (*link != SIZE_MAX) {
+            size_t c = *link;
+
+            if (used && d->cols[c].mu > MU_EPS) {
+                d->extra[m]++;
+                link = &d->cols[c].next;
+            } else {
+                *link = d->cols[c].next;
+            }
+        }
+    }
+}
+
+/* Re-solve every block with priced models at the current GPU prices (warm:
+ * only objective coefficients change, so the last basis stays primal
+ * feasible) and add, as a column, each model's answer that beats the value
+ * of its current mix.  *added counts the new columns. */
+static int price_blocks(struct work *w, size_t *added)
+{
+    const struct solver_problem *p = w->p;
+    struct pricing *d = &w->dw;
+    glp_smcp parm;
+
+    init_simplex(&parm, GLP_OFF);
+    parm.meth = GLP_PRIMAL;
+    for (size_t b = 0; b < d->blocks_count; b++) {
+        struct block *bl = &d->blocks[b];
+        int co = w->col_first[bl->m0];
+
+        if (!bl->priced)
+            continue;
+        for (size_t k = w->model_first[bl->m0]; k < w->model_first[bl->m1]; k++) {
+            size_t i = w->model_vars[k];
+            const struct solver_variant *v = &p->variants[i];
+
+            if (w->col_of[i] && inventory_applies(p, v))
+                glp_set_obj_coef(bl->lp, w->col_of[i] - co,
+                                 w->obj[i] + d->lambda[v->accelerator] * v->gpus);
+        }
+        if (!solved(bl->lp, glp_simplex(bl->lp, &parm)) || glp_get_status(bl->lp) != GLP_OPT)
+            return -1;
+        for (size_t m = bl->m0; m < bl->m1; m++) {
+            if (!d->priced[m])
+                continue;
+            for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++)
+                d->xs[k - w->model_first[m]] =
+                    glp_get_col_prim(bl->lp, w->col_of[w->model_vars[k]] - co);
+            double value = model_value(w, m, d->xs, 1);
+            if (value < d->cur_value[m] - PRICE_TOL * fmax(1.0, fabs(d->cur_value[m]))) {
+                size_t old = d->head[m];
+                int replace = getenv("XP_REPLACE") && d->extra[m] == 1 && d->cols[old].mu >= 1 - MU_EPS;
+                if (add_column(w, m, d->xs, 0)) {
+                    ++*added;
+                    if (replace) { d->cols[d->head[m]].next = SIZE_MAX; d->extra[m] = 1; }
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* Dantzig-Wolfe decomposition on the inventory rows.  Returns 0 with the
+ * optimum in w->x, or -1 when it gave up (the caller then solves the full
+ * LP). */
+static int price_decompose(struct work *w)
+{
+    const struct solver_problem *p = w->p;
+    struct pricing *d = &w->dw;
+    size_t widest = 0;
+
+    for (size_t m = 0; m < p->models_count; m++) {
+        size_t n = w->model_first[m + 1] - w->model_first[m];
+
+        if (n > widest)
+            widest = n;
+    }
+    d->xs = wva_xcalloc(widest + 1, sizeof(*d->xs));
+    for (size_t m = 0; m < p->models_count; m++) {
+        if (!d->priced[m])
+            continue;
+        for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++)
+            d->xs[k - w->model_first[m]] = p->variants[w->model_vars[k]].lower;
+        add_column(w, m, d->xs, 1);
+        for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++)
+            d->xs[k - w->model_first[m]] = w->x[w->model_vars[k]];
+        add_column(w, m, d->xs, 0);
+    }
+    for (int round = 0; round < MAX_PRICE_ROUNDS; round++) {
+        size_t added = 0;
+
+        double t0 = now_seconds();
+        if (solve_master(w))
+            return -1;
+        double t1 = now_seconds();
+        if (!getenv("XP_NOPRUNE")) prune_columns(w);
+        if (price_blocks(w, &added))
+            return -1;
+        if (getenv("XP_DEBUG")) fprintf(stderr, "master %.4f price %.4f\n", t1 - t0, now_seconds() - t1);
+        if (getenv("XP_DEBUG")) { size_t conv = 0; for (size_t m = 0; m < p->models_count; m++) conv += d->conv_row[m] != 0; fprintf(stderr, "round %d cols %zu conv %zu added %zu\n", round, d->ncols, conv, added); }
+        if (!added) {
+            if (getenv("XP_DEBUG")) {
+                size_t tied = 0, tied6 = 0, frac = 0;
+                for (size_t m = 0; m < p->models_count; m++) {
+                    if (!d->priced[m]) continue;
+                    double best = model_value(w, m, column_x(w, d->base[m]), 1), second = INFINITY; int nf = 0;
+                    for (size_t c = d->head[m]; c != SIZE_MAX; c = d->cols[c].next) { double v = model_value(w, m, column_x(w, c), 1); if (v < best) { second = best; best = v; } else if (v < second) second = v; if (d->cols[c].mu > 1e-9 && d->cols[c].mu < 1 - 1e-9) nf = 1; }
+                    if (second - best <= 1e-9 * fabs(best) + 1e-6) tied++;
+                    if (second - best <= 1e-6 * fabs(best) + 1e-6) tied6++;
+                    frac += nf;
+                }
+                fprintf(stderr, "tied %zu tied6 %zu frac %zu\n", tied, tied6, frac);
+            }
+            return 0;
+        }
+    }
+    return -1;
 }
 
 /* Solve the full LP, warm-started from the block bases when they are
@@ -627,24 +1048,47 @@ static void solve_full(struct work *w, struct solver_result *res, int warm)
 static void run_glpk(struct work *w, struct solver_result *res)
 {
     const struct solver_problem *p = w->p;
-    int complete = 1;
+    struct pricing *d = &w->dw;
+    int complete = 1, done = 0;
 
     for (size_t i = 0; i < p->variants_count; i++)
         w->x[i] = p->variants[i].lower;     /* held variants stay there */
+    if (w->reference) {
+        solve_full(w, res, 0);
+        return;
+    }
+    for (size_t m = 0; m < p->models_count; m++)
+        for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++)
+            if (w->active[m] && inventory_applies(p, &p->variants[w->model_vars[k]]))
+                d->priced[m] = 1;
     for (size_t m0 = 0, m1; m0 < p->models_count; m0 = m1) {
         m1 = m0 + 1;
         while (m1 < p->models_count && w->row_first[m1 + 1] - w->row_first[m0] <= BLOCK_ROWS)
             m1++;
-        if (solve_block(w, m0, m1)) {
+        if (w->col_first[m1] == w->col_first[m0])
+            continue;   /* only held models: nothing to decide */
+        struct block *b = &d->blocks[d->blocks_count++];
+        b->m0 = m0;
+        b->m1 = m1;
+        for (size_t m = m0; m < m1; m++)
+            b->priced |= d->priced[m];
+        if (solve_block(w, b)) {
             complete = 0;
             break;
         }
     }
     if (complete && inventory_holds(w)) {
         snprintf(res->status, sizeof(res->status), "optimal");
-        return;
+        done = 1;
+    } else if (complete && price_decompose(w) == 0) {
+        snprintf(res->status, sizeof(res->status), "optimal");
+        done = 1;
     }
-    solve_full(w, res, complete);
+    for (size_t b = 0; b < d->blocks_count; b++)
+        glp_delete_prob(d->blocks[b].lp);
+    d->blocks_count = 0;
+    if (!done)
+        solve_full(w, res, complete);
 }
 
 /* GLPK reports a fatal error by calling the error hook and then abort();
@@ -829,12 +1273,12 @@ static void round_and_repair(struct work *w, struct solver_result *res)
 
 /* ---- entry points ------------------------------------------------------- */
 
-int solver_run(const struct solver_problem *problem, struct solver_result *result,
-               struct wva_error *err)
+static int run(const struct solver_problem *problem, struct solver_result *result,
+               int reference, struct wva_error *err)
 {
     double start = now_seconds();
     struct glpk_guard guard = {.msg = WVA_STRBUF_INIT};
-    struct work w = {.p = problem, .guard = &guard};
+    struct work w = {.p = problem, .reference = reference, .guard = &guard};
     size_t nv, nm, na, nnz_max;
     int rc = -1;
 
@@ -888,6 +1332,21 @@ int solver_run(const struct solver_problem *problem, struct solver_result *resul
     prepare_inventory(&w, result->inventory_overcommit);
     prepare_objective(&w);
     plan_layout(&w, result);
+    w.dw.blocks = wva_xcalloc(nm + 1, sizeof(*w.dw.blocks));
+    w.dw.priced = wva_xcalloc(nm + 1, sizeof(*w.dw.priced));
+    w.dw.lambda = wva_xcalloc(na + 1, sizeof(*w.dw.lambda));
+    w.dw.rhs = wva_xcalloc(na + 1, sizeof(*w.dw.rhs));
+    w.dw.base = wva_xmalloc((nm + 1) * sizeof(*w.dw.base));
+    w.dw.head = wva_xmalloc((nm + 1) * sizeof(*w.dw.head));
+    for (size_t m = 0; m <= nm; m++)
+        w.dw.base[m] = w.dw.head[m] = SIZE_MAX;
+    w.dw.extra = wva_xcalloc(nm + 1, sizeof(*w.dw.extra));
+    w.dw.cur_value = wva_xcalloc(nm + 1, sizeof(*w.dw.cur_value));
+    w.dw.conv_row = wva_xcalloc(nm + 1, sizeof(*w.dw.conv_row));
+    w.dw.master_row = wva_xcalloc(na + 1, sizeof(*w.dw.master_row));
+    w.dw.acc_delta = wva_xcalloc(na + 1, sizeof(*w.dw.acc_delta));
+    w.dw.acc_mark = wva_xcalloc(na + 1, sizeof(*w.dw.acc_mark));
+    w.dw.acc_touched = wva_xcalloc(na + 1, sizeof(*w.dw.acc_touched));
     w.row_stat = wva_xcalloc((size_t)w.rows + 1, sizeof(*w.row_stat));
     w.col_stat = wva_xcalloc((size_t)w.cols + 1, sizeof(*w.col_stat));
     if (solve_lp(&w, result, err))
@@ -896,6 +1355,25 @@ int solver_run(const struct solver_problem *problem, struct solver_result *resul
     rc = 0;
 
 out:
+    free(w.dw.ar);
+    free(w.dw.ja);
+    free(w.dw.ia);
+    free(w.dw.col_x);
+    free(w.dw.cols);
+    free(w.dw.xs);
+    free(w.dw.acc_touched);
+    free(w.dw.acc_mark);
+    free(w.dw.acc_delta);
+    free(w.dw.master_row);
+    free(w.dw.conv_row);
+    free(w.dw.cur_value);
+    free(w.dw.extra);
+    free(w.dw.head);
+    free(w.dw.base);
+    free(w.dw.rhs);
+    free(w.dw.lambda);
+    free(w.dw.priced);
+    free(w.dw.blocks);
     free(w.col_stat);
     free(w.row_stat);
     free(w.col_of);
@@ -924,6 +1402,18 @@ out:
         result->seconds = now_seconds() - start;
     }
     return rc;
+}
+
+int solver_run(const struct solver_problem *problem, struct solver_result *result,
+               struct wva_error *err)
+{
+    return run(problem, result, 0, err);
+}
+
+int solver_run_reference(const struct solver_problem *problem, struct solver_result *result,
+                         struct wva_error *err)
+{
+    return run(problem, result, 1, err);
 }
 
 void solver_result_free(struct solver_result *result)

@@ -105,6 +105,14 @@ struct solver_result {
 int solver_run(const struct solver_problem *problem, struct solver_result *result,
                struct wva_error *err);
 
+/* The same LP solved the plain way, for tests only: GLPK's presolved dual
+ * simplex on the full LP from a cold start, no blocks, no prices.  Same
+ * result contract as solver_run (the rounding is shared); its LP optimum
+ * must equal solver_run's within tolerance, though a degenerate LP may
+ * reach it at another vertex. */
+int solver_run_reference(const struct solver_problem *problem, struct solver_result *result,
+                         struct wva_error *err);
+
 void solver_result_free(struct solver_result *result);
 
 #endif

@@ -334,6 +334,20 @@ class LiveTest(unittest.TestCase):
                         and e["status"] in (200, 201)]
         self.assertTrue(lease_writes)
 
+    def test_sub_minute_interval_runs_several_cycles(self):
+        c = self.two_variant_model([(0.5, 1)], [(0.5, 1)])
+        c.configmap(SYSTEM_NS, "wva-variantautoscaling-config", {"GLOBAL_OPT_INTERVAL": "25s"})
+        self.s.load(c)
+        self.s.set_metrics(c.exporter_pods)
+        start = time.time()
+        self.run_wva(expect=0, timeout=90)
+        elapsed = time.time() - start
+        va_lists = [e for e in self.s.log() if e["verb"] == "list"
+                    and e["resource"] == "variantautoscalings"]
+        self.assertEqual(len(va_lists), 2, "floor(60s / 25s) = 2 cycles")
+        self.assertGreaterEqual(elapsed, 25)
+        self.assertLess(elapsed, 60)
+
     def test_dry_run_writes_nothing(self):
         c = self.two_variant_model([(0.9, 9)], [(0.9, 9)])
         self.s.load(c)

@@ -796,7 +796,7 @@ static void test_truncated(void **state)
 
     (void)state;
     for (size_t f = 0; f < 2; f++) {
-        size_t len;
+        size_t len = 0;
         char *text = read_whole_file(fixture_path(names[f]), &len);
         size_t last = len;
 
