@@ -25,6 +25,29 @@ fi
 # server and a real Prometheus on 127.0.0.1.
 WVA_BIN="$build/wva-optimizer" python3 "$top/tests/integration/test_live.py"
 
+# Unit tests once more under valgrind memcheck, without the sanitizers
+# (they cannot be combined): no invalid access, no leak.
+if [ "${WVA_SKIP_VALGRIND:-0}" != 1 ]; then
+    vg="$top/build-valgrind"
+    mkdir -p "$vg"
+    (cd "$vg" && ../configure -q CFLAGS="-O1 -g" && make -s -j2 && make -s -j2 check TESTS=)
+    failed=0
+    for t in "$vg"/tests/unit/test_*; do
+        [ -x "$t" ] || continue
+        case "$t" in *.o|*.log|*.trs) continue ;; esac
+        if ! (cd "$vg" && top_srcdir="$top" WVA_BIN="$vg/wva-optimizer" \
+                valgrind -q --error-exitcode=99 --leak-check=full \
+                --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+                --trace-children=no "$t" >"$t.valgrind.log" 2>&1); then
+            echo "valgrind: $(basename "$t") FAILED" >&2
+            tail -40 "$t.valgrind.log" >&2
+            failed=$((failed + 1))
+        fi
+    done
+    echo "valgrind: unit tests clean ($failed failed)"
+    [ "$failed" -eq 0 ]
+fi
+
 # The distribution tarball builds and passes its tests on its own.
 if [ "${WVA_SKIP_DISTCHECK:-0}" != 1 ]; then
     make -s distcheck >distcheck.log 2>&1 || { tail -50 distcheck.log >&2; exit 1; }

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "config.h"
 #include "wva/engine.h"
@@ -99,6 +102,11 @@ int main(int argc, char **argv)
     struct wva_error err = {{0}};
     int rc;
 
+#ifdef __linux__
+    /* Tokens and private keys live in this process's memory: a crash must
+     * not write them into a core dump. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
     if (settings_parse_args(argc, argv, &s, &err) != 0) {
         fprintf(stderr, "wva-optimizer: %s\nTry 'wva-optimizer --help'.\n", err.msg);
         settings_free(&s);

@@ -70,6 +70,10 @@
 #define PRICE_TOL 1e-9
 /* Master weights closer than this to 0 or 1 count as 0 or 1. */
 #define MU_EPS 1e-9
+#define MAX_KELLEY_CUTS 500
+#define KELLEY_TOL 1e-10
+#define KELLEY_STALL 5
+#define TIE_TOL 1e-9
 
 /* Lives in solver_run's frame (not in the frame that calls setjmp), so
  * its contents are well defined after the longjmp. */
@@ -90,9 +94,9 @@ struct block {
 struct column {
     size_t model;
     size_t x_at;            /* offset of its variant values in col_x */
-    size_t next;            /* the model's next column, SIZE_MAX = none */
+    size_t use_at, use_n;   /* its GPUs per accelerator in use_acc/use_gpus */
+    size_t next;            /* the model's previous column, SIZE_MAX = none */
     double cost;            /* objective with penalties, without prices */
-    double mu;              /* weight in the last master solution */
 };
 
 /* State of the price decomposition (see price_decompose). */
@@ -100,19 +104,25 @@ struct pricing {
     struct block *blocks;   size_t blocks_count;
     char *priced;           /* per model: active and uses a limited inventory */
     double *lambda;         /* per accelerator: GPU price (inventory row dual) */
-    double *rhs;            /* per accelerator: GPUs left above the base columns */
+    double *rhs;            /* per accelerator: GPUs for the priced models */
     size_t *base;           /* per model: its base column (lower bounds) */
-    size_t *head;           /* per model: its latest column, SIZE_MAX = none */
-    size_t *extra;          /* per model: columns besides the base */
-    double *cur_value;      /* per model: value of the master's mix at lambda */
-    int *conv_row;          /* per model: convexity row in the master, 0 = none */
-    int *master_row;        /* per accelerator: inventory row in the master */
-    double *acc_delta;      /* per accelerator: scratch of column_use_delta */
+    size_t *head;           /* per model: its newest other column */
+    double *cur_value;      /* per model: value of its point at lambda */
+    size_t *vbase;          /* per model: start of vertex_master */
+    size_t *vfirst;         /* models_count + 1: offsets into vlist */
+    size_t *vlist;          size_t v_cap; /* extra columns of vertex_master */
+    int *conv_row;          /* per model: convexity row, 0 = none */
+    int *master_row;        /* per accelerator: inventory row in a master */
+    double *acc_delta;      /* per accelerator: scratch */
     char *acc_mark;
     size_t *acc_touched;
+    double *k_use, *k_best; /* per accelerator: scratch of kelley_prices */
+    int *k_ind;             double *k_val;
+    glp_prob *klp;          /* kelley_prices' master, kept between calls */
     double *xs;             /* one model's variant values */
     struct column *cols;    size_t ncols, cols_cap;
     double *col_x;          size_t nx, x_cap;
+    size_t *use_acc;        double *use_gpus; size_t nuse, use_cap;
     int *ia, *ja;           double *ar; size_t nz_cap; /* master triplets */
 };
 
@@ -624,11 +634,11 @@ static int inventory_holds(const struct work *w)
 
 /* ---- price decomposition ------------------------------------------------ */
 
-/* Model m's objective at the variant values xs (model order): the
- * objective coefficients, the GPU prices when with_prices, and the
- * penalty of the least slack that covers the model's rows (slack costs
- * more than nothing, so an optimal point never has more). */
-static double model_value(const struct work *w, size_t m, const double *xs, int with_prices)
+/* Model m's objective at the variant values xs (model order): objective
+ * coefficients plus the penalty of the least slack that covers the
+ * model's rows (slack costs more than nothing, so an optimal point never
+ * has more).  GPU prices are not included. */
+static double model_cost(const struct work *w, size_t m, const double *xs)
 {
     const struct solver_problem *p = w->p;
     const struct solver_model *md = &p->models[m];
@@ -636,19 +646,28 @@ static double model_value(const struct work *w, size_t m, const double *xs, int 
 
     for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++) {
         size_t i = w->model_vars[k];
-        const struct solver_variant *v = &p->variants[i];
         double xv = xs[k - w->model_first[m]];
 
         val += w->obj[i] * xv;
-        if (with_prices && inventory_applies(p, v))
-            val += w->dw.lambda[v->accelerator] * v->gpus * xv;
-        kv += v->capacity / w->mean_cap[m] * xv;
+        kv += p->variants[i].capacity / w->mean_cap[m] * xv;
         rep += xv;
     }
     if (w->kv_row[m])
         val += w->penalty[m] * fmax(0, md->kv_demand / w->mean_cap[m] - kv);
     if (w->rep_row[m])
         val += w->penalty[m] * fmax(0, md->replica_demand - rep);
+    return val;
+}
+
+/* Column c's objective at the current GPU prices. */
+static double column_value(const struct work *w, size_t c)
+{
+    const struct pricing *d = &w->dw;
+    const struct column *col = &d->cols[c];
+    double val = col->cost;
+
+    for (size_t u = col->use_at; u < col->use_at + col->use_n; u++)
+        val += d->lambda[d->use_acc[u]] * d->use_gpus[u];
     return val;
 }
 
@@ -668,13 +687,15 @@ static int same_point(const struct work *w, size_t m, size_t c, const double *xs
     return 1;
 }
 
-/* Add a point of model m (variant values xs, model order) as its base
- * or as one more column, unless the model already has it.  Returns
- * nonzero when added. */
+/* Store a point of model m (variant values xs, model order) as its base
+ * or as one more column, unless the model already has it; its GPU use
+ * is kept per accelerator.  Returns nonzero when added. */
 static int add_column(struct work *w, size_t m, const double *xs, int as_base)
 {
+    const struct solver_problem *p = w->p;
     struct pricing *d = &w->dw;
-    size_t n = w->model_first[m + 1] - w->model_first[m];
+    size_t n = w->model_first[m + 1] - w->model_first[m], touched = 0;
+    struct column *col;
 
     if (d->base[m] != SIZE_MAX && same_point(w, m, d->base[m], xs))
         return 0;
@@ -689,102 +710,255 @@ static int add_column(struct work *w, size_t m, const double *xs, int as_base)
         d->x_cap = d->x_cap ? 2 * d->x_cap : 4096;
         d->col_x = wva_xrealloc(d->col_x, d->x_cap * sizeof(*d->col_x));
     }
+    while (d->nuse + n > d->use_cap) {
+        d->use_cap = d->use_cap ? 2 * d->use_cap : 4096;
+        d->use_acc = wva_xrealloc(d->use_acc, d->use_cap * sizeof(*d->use_acc));
+        d->use_gpus = wva_xrealloc(d->use_gpus, d->use_cap * sizeof(*d->use_gpus));
+    }
+    col = &d->cols[d->ncols];
+    *col = (struct column){.model = m, .x_at = d->nx, .use_at = d->nuse, .next = SIZE_MAX,
+                           .cost = model_cost(w, m, xs)};
     memcpy(d->col_x + d->nx, xs, n * sizeof(*xs));
-    d->cols[d->ncols] = (struct column){.model = m, .x_at = d->nx, .next = SIZE_MAX,
-                                        .cost = model_value(w, m, xs, 0)};
     d->nx += n;
+    for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++) {
+        const struct solver_variant *v = &p->variants[w->model_vars[k]];
+        size_t a = (size_t)v->accelerator;
+
+        if (!inventory_applies(p, v))
+            continue;
+        if (!d->acc_mark[a]) {
+            d->acc_mark[a] = 1;
+            d->acc_touched[touched++] = a;
+        }
+        d->acc_delta[a] += v->gpus * xs[k - w->model_first[m]];
+    }
+    for (size_t t = 0; t < touched; t++) {
+        size_t a = d->acc_touched[t];
+
+        d->use_acc[d->nuse] = a;
+        d->use_gpus[d->nuse++] = d->acc_delta[a];
+        d->acc_delta[a] = 0;
+        d->acc_mark[a] = 0;
+    }
+    col->use_n = d->nuse - col->use_at;
     if (as_base) {
         d->base[m] = d->ncols++;
     } else {
-        d->cols[d->ncols].next = d->head[m];
+        col->next = d->head[m];
         d->head[m] = d->ncols++;
-        d->extra[m]++;
     }
     return 1;
 }
 
-/* GPUs of column c on each accelerator minus those of its model's base,
- * merged per accelerator into d->acc_delta; the accelerators touched are
- * listed in d->acc_touched (returns how many). */
-static size_t column_use_delta(struct work *w, size_t c)
+/* The stored column of model m with the least value at the current
+ * prices (the base on ties, then the newest). */
+static size_t best_column(const struct work *w, size_t m, double *value)
 {
-    const struct solver_problem *p = w->p;
-    struct pricing *d = &w->dw;
-    size_t m = d->cols[c].model, touched = 0;
-    const double *cx = column_x(w, c), *bx = column_x(w, d->base[m]);
+    const struct pricing *d = &w->dw;
+    size_t best = d->base[m];
+    double bv = column_value(w, best);
 
-    for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++) {
-        const struct solver_variant *v = &p->variants[w->model_vars[k]];
-        size_t j = k - w->model_first[m];
-        int a = v->accelerator;
+    for (size_t c = d->head[m]; c != SIZE_MAX; c = d->cols[c].next) {
+        double v = column_value(w, c);
 
-        if (!inventory_applies(p, v) || cx[j] == bx[j])
-            continue;
-        if (!d->acc_mark[a]) {
-            d->acc_mark[a] = 1;
-            d->acc_touched[touched++] = (size_t)a;
+        if (v < bv) {
+            best = c;
+            bv = v;
         }
-        d->acc_delta[a] += v->gpus * (cx[j] - bx[j]);
     }
-    return touched;
+    *value = bv;
+    return best;
 }
 
-/* Load the restricted master into lp (see price_decompose). */
-static void build_master(struct work *w, glp_prob *lp)
+/* Add column c's GPU use, times scale, to use[]. */
+static void add_use(const struct work *w, size_t c, double scale, double *use)
+{
+    const struct pricing *d = &w->dw;
+    const struct column *col = &d->cols[c];
+
+    for (size_t u = col->use_at; u < col->use_at + col->use_n; u++)
+        use[d->use_acc[u]] += scale * d->use_gpus[u];
+}
+
+/* GPU prices that are optimal for the LP restricted to the stored
+ * columns, by Kelley's cutting planes on its dual
+ *   q(lambda) = sum_m min_c value_c(lambda) - lambda . gpus_left,
+ * whose pieces are the stored columns, so evaluating q costs a pass over
+ * them and no GLPK call.  The cuts live in a master with one row per
+ * inventory row and a convexity row: each of its columns is the sum, over
+ * the priced models, of their best columns at one trial price vector.
+ * Leaves the best prices found in d->lambda. */
+static int kelley_prices(struct work *w)
 {
     const struct solver_problem *p = w->p;
     struct pricing *d = &w->dw;
-    int rows = 0, cols = 0, nnz = 0;
-    size_t need = 1;
+    size_t na = p->accelerators_count;
+    glp_prob *lp = d->klp;
+    glp_smcp parm;
+    int rows = 0, ok = 0, first = lp == NULL, stall = 0;
+    double best_q = -INFINITY, last_ub = INFINITY;
+    int *ind = d->k_ind;
+    double *val = d->k_val;
 
-    glp_set_obj_dir(lp, GLP_MIN);
-    for (size_t a = 0; a < p->accelerators_count; a++) {
+    for (size_t a = 0; a < na; a++)
         d->master_row[a] = w->inv_row[a] ? ++rows : 0;
-        d->rhs[a] = w->inv_limit[a] - w->inv_fixed[a];
+    if (first) {
+        lp = d->klp = glp_create_prob();
+        glp_set_obj_dir(lp, GLP_MIN);
+        glp_add_rows(lp, rows + 1);
+        for (size_t a = 0; a < na; a++)
+            if (d->master_row[a])
+                glp_set_row_bnds(lp, d->master_row[a], GLP_UP, 0, d->rhs[a]);
+        glp_set_row_bnds(lp, rows + 1, GLP_FX, 1, 1);
+        for (size_t a = 0; a < na; a++)
+            d->lambda[a] = 0;
     }
+    init_simplex(&parm, GLP_OFF);
+    parm.meth = GLP_PRIMAL;
+
+    /* The cuts of earlier calls stay valid (their columns are still
+     * stored), so a later call goes on from the last prices; the first
+     * call's first cut puts every model at its base, which fits. */
+    for (int it = 0; it < MAX_KELLEY_CUTS; it++) {
+        double cost = 0, q = 0;
+        int n = 0;
+
+        for (size_t a = 0; a < na; a++)
+            d->k_use[a] = 0;
+        for (size_t m = 0; m < p->models_count; m++) {
+            double v;
+            size_t c;
+
+            if (!d->priced[m])
+                continue;
+            c = first && it == 0 ? d->base[m] : best_column(w, m, &v);
+            cost += d->cols[c].cost;
+            add_use(w, c, 1.0, d->k_use);
+        }
+        q = cost;
+        for (size_t a = 0; a < na; a++)
+            q += d->lambda[a] * (d->k_use[a] - d->rhs[a]);
+        if (!(first && it == 0) && q > best_q) {
+            best_q = q;
+            memcpy(d->k_best, d->lambda, na * sizeof(*d->lambda));
+        }
+        if (getenv("XP_DEBUG2") && it > 1) fprintf(stderr, "cut %d ub %.12g lb %.12g gap %.3g\n", it, glp_get_obj_val(lp), best_q, (glp_get_obj_val(lp) - best_q) / best_q);
+        /* stop once the cuts meet the best lower bound */
+        if (it > 1) {
+            double ub = glp_get_obj_val(lp);
+
+            if (ub - best_q <= KELLEY_TOL * fmax(1.0, fabs(best_q)))
+                ok = 1;
+            /* GLPK's duals are exact to about 1e-9 relative, below which
+             * the cuts stop moving the bound: accept what we have */
+            stall = ub < last_ub - KELLEY_TOL * fmax(1.0, fabs(ub)) ? 0 : stall + 1;
+            last_ub = ub;
+            if (stall >= KELLEY_STALL)
+                ok = 1;
+            if (ok)
+                break;
+        }
+        int col = glp_add_cols(lp, 1);
+        for (size_t a = 0; a < na; a++) {
+            if (d->master_row[a] && d->k_use[a] != 0) {
+                ind[++n] = d->master_row[a];
+                val[n] = d->k_use[a];
+            }
+        }
+        ind[++n] = rows + 1;
+        val[n] = 1;
+        glp_set_mat_col(lp, col, n, ind, val);
+        glp_set_col_bnds(lp, col, GLP_LO, 0, 0);
+        glp_set_obj_coef(lp, col, cost);
+        if (!solved(lp, glp_simplex(lp, &parm)) || glp_get_status(lp) != GLP_OPT)
+            break;
+        for (size_t a = 0; a < na; a++)
+            d->lambda[a] = d->master_row[a]
+                           ? fmax(0, -glp_get_row_dual(lp, d->master_row[a])) : 0;
+    }
+    if (getenv("XP_DEBUG")) fprintf(stderr, "kelley cuts %d ub %.12g lb %.12g\n", glp_get_num_cols(lp), glp_get_obj_val(lp), best_q);
+    if (ok)
+        memcpy(d->lambda, d->k_best, na * sizeof(*d->lambda));
+    return ok ? 0 : -1;
+}
+
+/* The LP over the stored columns, restricted to what can matter at the
+ * prices kelley_prices found: each priced model starts at its best column
+ * there, and may move towards the columns tied with it and towards its
+ * base (lower bounds, so that the restricted LP always has a solution).
+ * Under those prices the LP is massively degenerate (hundreds of models
+ * of one priority value a GPU the same), so this is where a vertex is
+ * chosen: one weight mu in [0, 1] per extra column, the inventory rows,
+ * and sum mu <= 1 only for models with two or more extra columns.  It is
+ * small, so GLPK's simplex solves it in a few pivots.  Leaves its prices
+ * in d->lambda, each priced model's x and the value of its point at the
+ * new prices in d->cur_value. */
+static int vertex_master(struct work *w)
+{
+    const struct solver_problem *p = w->p;
+    struct pricing *d = &w->dw;
+    size_t na = p->accelerators_count, nv = 0;
+    glp_prob *lp = glp_create_prob();
+    glp_smcp parm;
+    int rows = 0, cols = 0, nnz = 0, ok;
+
+    /* choose each model's start and extra columns at the Kelley prices */
+    for (size_t a = 0; a < na; a++)
+        d->k_use[a] = 0;
     for (size_t m = 0; m < p->models_count; m++) {
+        double bv;
+
+        d->vfirst[m] = nv;
         if (!d->priced[m])
             continue;
-        const double *bx = column_x(w, d->base[m]);
-        for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++) {
-            const struct solver_variant *v = &p->variants[w->model_vars[k]];
-
-            if (inventory_applies(p, v))
-                d->rhs[v->accelerator] -= v->gpus * bx[k - w->model_first[m]];
+        d->vbase[m] = best_column(w, m, &bv);
+        add_use(w, d->vbase[m], 1.0, d->k_use);
+        double tie = TIE_TOL * fmax(1.0, fabs(bv));
+        for (size_t c = d->base[m]; c != SIZE_MAX;
+             c = c == d->base[m] ? d->head[m] : d->cols[c].next) {
+            if (c == d->vbase[m] || (c != d->base[m] && column_value(w, c) > bv + tie))
+                continue;
+            if (nv == d->v_cap) {
+                d->v_cap = d->v_cap ? 2 * d->v_cap : 1024;
+                d->vlist = wva_xrealloc(d->vlist, d->v_cap * sizeof(*d->vlist));
+            }
+            d->vlist[nv++] = c;
         }
-        d->conv_row[m] = d->extra[m] >= 2 ? ++rows : 0;
-        cols += (int)d->extra[m];
-        need += d->extra[m] * (w->model_first[m + 1] - w->model_first[m] + 1);
     }
-    if (need > d->nz_cap) {
-        d->nz_cap = need;
+    d->vfirst[p->models_count] = nv;
+
+    glp_set_obj_dir(lp, GLP_MIN);
+    for (size_t a = 0; a < na; a++)
+        d->master_row[a] = w->inv_row[a] ? ++rows : 0;
+    for (size_t m = 0; m < p->models_count; m++)
+        d->conv_row[m] = d->priced[m] && d->vfirst[m + 1] - d->vfirst[m] >= 2 ? ++rows : 0;
+    if (nv + 1 > d->nz_cap / (na + 2)) {
+        d->nz_cap = (nv + 1) * (na + 2);
         d->ia = wva_xrealloc(d->ia, d->nz_cap * sizeof(*d->ia));
         d->ja = wva_xrealloc(d->ja, d->nz_cap * sizeof(*d->ja));
         d->ar = wva_xrealloc(d->ar, d->nz_cap * sizeof(*d->ar));
     }
     if (rows)
         glp_add_rows(lp, rows);
-    if (cols)
-        glp_add_cols(lp, cols);
-    /* the current point is feasible, so the rhs is >= 0 up to rounding */
-    for (size_t a = 0; a < p->accelerators_count; a++)
+    if (nv)
+        glp_add_cols(lp, (int)nv);
+    /* the starting points may overfill a row: the simplex then needs a
+     * phase 1, which the base columns make feasible */
+    for (size_t a = 0; a < na; a++)
         if (d->master_row[a])
-            glp_set_row_bnds(lp, d->master_row[a], GLP_UP, 0, fmax(d->rhs[a], 0));
-    cols = 0;
+            glp_set_row_bnds(lp, d->master_row[a], GLP_UP, 0, d->rhs[a] - d->k_use[a]);
     for (size_t m = 0; m < p->models_count; m++) {
-        if (!d->priced[m])
-            continue;
         if (d->conv_row[m])
             glp_set_row_bnds(lp, d->conv_row[m], GLP_UP, 0, 1);
-        for (size_t c = d->head[m]; c != SIZE_MAX; c = d->cols[c].next) {
-            size_t touched = column_use_delta(w, c);
+        for (size_t j = d->vfirst[m]; j < d->vfirst[m + 1]; j++) {
+            size_t c = d->vlist[j];
 
             cols++;
             glp_set_col_bnds(lp, cols, GLP_DB, 0, 1);
-            glp_set_obj_coef(lp, cols, d->cols[c].cost - d->cols[d->base[m]].cost);
-            for (size_t t = 0; t < touched; t++) {
-                size_t a = d->acc_touched[t];
-
+            glp_set_obj_coef(lp, cols, d->cols[c].cost - d->cols[d->vbase[m]].cost);
+            add_use(w, c, 1.0, d->acc_delta);
+            add_use(w, d->vbase[m], -1.0, d->acc_delta);
+            for (size_t a = 0; a < na; a++) {
                 if (d->master_row[a] && d->acc_delta[a] != 0) {
                     nnz++;
                     d->ia[nnz] = d->master_row[a];
@@ -792,7 +966,6 @@ static void build_master(struct work *w, glp_prob *lp)
                     d->ar[nnz] = d->acc_delta[a];
                 }
                 d->acc_delta[a] = 0;
-                d->acc_mark[a] = 0;
             }
             if (d->conv_row[m]) {
                 nnz++;
@@ -803,53 +976,37 @@ static void build_master(struct work *w, glp_prob *lp)
         }
     }
     glp_load_matrix(lp, nnz, d->ia, d->ja, d->ar);
-}
-
-/* Solve the restricted master; leave the GPU prices, each column's
- * weight, each priced model's x and the value of its mix at the prices. */
-static int solve_master(struct work *w)
-{
-    const struct solver_problem *p = w->p;
-    struct pricing *d = &w->dw;
-    glp_prob *lp = glp_create_prob();
-    glp_smcp parm;
-    int col = 0, ok;
-
-    build_master(w, lp);
     init_simplex(&parm, GLP_OFF);
-    parm.meth = GLP_PRIMAL;     /* mu = 0 is feasible: no phase 1 */
-    int ipm = getenv("XP_IPM") && glp_get_num_rows(lp) > 50;
-    double t0 = now_seconds();
-    if (ipm) { glp_iptcp ip; glp_init_iptcp(&ip); ip.msg_lev = GLP_MSG_OFF; ok = glp_interior(lp, &ip) == 0 && glp_ipt_status(lp) == GLP_OPT; }
-    else
+    parm.meth = GLP_PRIMAL;
     ok = solved(lp, glp_simplex(lp, &parm)) && glp_get_status(lp) == GLP_OPT;
-    if (getenv("XP_DEBUG")) fprintf(stderr, "master rows %d ipm %d t %.4f ok %d\n", glp_get_num_rows(lp), ipm, now_seconds() - t0, ok);
+    if (getenv("XP_DEBUG")) fprintf(stderr, "vertex master rows %d cols %d ok %d\n", rows, cols, ok);
     if (ok) {
-        for (size_t a = 0; a < p->accelerators_count; a++)
+        for (size_t a = 0; a < na; a++)
             d->lambda[a] = d->master_row[a]
-                           ? fmax(0, -(ipm ? glp_ipt_row_dual : glp_get_row_dual)(lp, d->master_row[a])) : 0;
+                           ? fmax(0, -glp_get_row_dual(lp, d->master_row[a])) : 0;
+        cols = 0;
         for (size_t m = 0; m < p->models_count; m++) {
             if (!d->priced[m])
                 continue;
-            const double *bx = column_x(w, d->base[m]);
-            double base_value = model_value(w, m, bx, 1);
+            const double *bx = column_x(w, d->vbase[m]);
+            double base_value = column_value(w, d->vbase[m]);
 
             for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++)
                 w->x[w->model_vars[k]] = bx[k - w->model_first[m]];
             d->cur_value[m] = base_value;
-            for (size_t c = d->head[m]; c != SIZE_MAX; c = d->cols[c].next) {
-                double mu = fmin(fmax((ipm ? glp_ipt_col_prim : glp_get_col_prim)(lp, ++col), 0), 1);
+            for (size_t j = d->vfirst[m]; j < d->vfirst[m + 1]; j++) {
+                size_t c = d->vlist[j];
+                double mu = fmin(fmax(glp_get_col_prim(lp, ++cols), 0), 1);
                 const double *cx = column_x(w, c);
 
-                d->cols[c].mu = mu;
                 if (mu == 0)
                     continue;
                 for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++) {
-                    size_t j = k - w->model_first[m];
+                    size_t i = k - w->model_first[m];
 
-                    w->x[w->model_vars[k]] += mu * (cx[j] - bx[j]);
+                    w->x[w->model_vars[k]] += mu * (cx[i] - bx[i]);
                 }
-                d->cur_value[m] += mu * (model_value(w, m, cx, 1) - base_value);
+                d->cur_value[m] += mu * (column_value(w, c) - base_value);
             }
         }
     }
@@ -857,47 +1014,10 @@ static int solve_master(struct work *w)
     return !ok;
 }
 
-/* Keep the master small: a model whose mix is one column takes it as its
- * new base and drops the others (the master then needs no convexity row
- * for it); a mixed model keeps only the columns it uses. */
-static void prune_columns(struct work *w)
-{
-    const struct solver_problem *p = w->p;
-    struct pricing *d = &w->dw;
-
-    for (size_t m = 0; m < p->models_count; m++) {
-        size_t used = 0, last = SIZE_MAX, *link;
-
-        if (!d->priced[m])
-            continue;
-        for (size_t c = d->head[m]; c != SIZE_MAX; c = d->cols[c].next)
-            if (d->cols[c].mu > MU_EPS) {
-                used++;
-                last = c;
-            }
-        if (getenv("XP_REBASE") && used == 1 && d->cols[last].mu >= 1 - MU_EPS) {
-            d->base[m] = last;
-            used = 0;
-        }
-        d->extra[m] = 0;
-        link = &d->head[m];
-        while (*link != SIZE_MAX) {
-            size_t c = *link;
-
-            if (used && d->cols[c].mu > MU_EPS) {
-                d->extra[m]++;
-                link = &d->cols[c].next;
-            } else {
-                *link = d->cols[c].next;
-            }
-        }
-    }
-}
-
 /* Re-solve every block with priced models at the current GPU prices (warm:
  * only objective coefficients change, so the last basis stays primal
- * feasible) and add, as a column, each model's answer that beats the value
- * of its current mix.  *added counts the new columns. */
+ * feasible) and store, as a column, each model's answer that beats the
+ * value of its current point.  *added counts the new columns. */
 static int price_blocks(struct work *w, size_t *added)
 {
     const struct solver_problem *p = w->p;
@@ -923,20 +1043,24 @@ static int price_blocks(struct work *w, size_t *added)
         if (!solved(bl->lp, glp_simplex(bl->lp, &parm)) || glp_get_status(bl->lp) != GLP_OPT)
             return -1;
         for (size_t m = bl->m0; m < bl->m1; m++) {
+            double value;
+
             if (!d->priced[m])
                 continue;
-            for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++)
-                d->xs[k - w->model_first[m]] =
-                    glp_get_col_prim(bl->lp, w->col_of[w->model_vars[k]] - co);
-            double value = model_value(w, m, d->xs, 1);
-            if (value < d->cur_value[m] - PRICE_TOL * fmax(1.0, fabs(d->cur_value[m]))) {
-                size_t old = d->head[m];
-                int replace = getenv("XP_REPLACE") && d->extra[m] == 1 && d->cols[old].mu >= 1 - MU_EPS;
-                if (add_column(w, m, d->xs, 0)) {
-                    ++*added;
-                    if (replace) { d->cols[d->head[m]].next = SIZE_MAX; d->extra[m] = 1; }
-                }
+            value = 0;
+            for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++) {
+                size_t i = w->model_vars[k];
+                const struct solver_variant *v = &p->variants[i];
+                double xv = glp_get_col_prim(bl->lp, w->col_of[i] - co);
+
+                d->xs[k - w->model_first[m]] = xv;
+                if (inventory_applies(p, v))
+                    value += d->lambda[v->accelerator] * v->gpus * xv;
             }
+            value += model_cost(w, m, d->xs);
+            if (value < d->cur_value[m] - PRICE_TOL * fmax(1.0, fabs(d->cur_value[m])) &&
+                add_column(w, m, d->xs, 0))
+                ++*added;
         }
     }
     return 0;
@@ -951,6 +1075,8 @@ static int price_decompose(struct work *w)
     struct pricing *d = &w->dw;
     size_t widest = 0;
 
+    for (size_t a = 0; a < p->accelerators_count; a++)
+        d->rhs[a] = w->inv_limit[a] - w->inv_fixed[a];
     for (size_t m = 0; m < p->models_count; m++) {
         size_t n = w->model_first[m + 1] - w->model_first[m];
 
@@ -958,6 +1084,8 @@ static int price_decompose(struct work *w)
             widest = n;
     }
     d->xs = wva_xcalloc(widest + 1, sizeof(*d->xs));
+    d->k_ind = wva_xcalloc(p->accelerators_count + 2, sizeof(*d->k_ind));
+    d->k_val = wva_xcalloc(p->accelerators_count + 2, sizeof(*d->k_val));
     for (size_t m = 0; m < p->models_count; m++) {
         if (!d->priced[m])
             continue;
@@ -970,31 +1098,25 @@ static int price_decompose(struct work *w)
     }
     for (int round = 0; round < MAX_PRICE_ROUNDS; round++) {
         size_t added = 0;
-
         double t0 = now_seconds();
-        if (solve_master(w))
+
+        if (kelley_prices(w))
             return -1;
+        for (size_t m = 0; m < p->models_count; m++)
+            if (d->priced[m])
+                best_column(w, m, &d->cur_value[m]);
         double t1 = now_seconds();
-        if (!getenv("XP_NOPRUNE")) prune_columns(w);
         if (price_blocks(w, &added))
             return -1;
-        if (getenv("XP_DEBUG")) fprintf(stderr, "master %.4f price %.4f\n", t1 - t0, now_seconds() - t1);
-        if (getenv("XP_DEBUG")) { size_t conv = 0; for (size_t m = 0; m < p->models_count; m++) conv += d->conv_row[m] != 0; fprintf(stderr, "round %d cols %zu conv %zu added %zu\n", round, d->ncols, conv, added); }
-        if (!added) {
-            if (getenv("XP_DEBUG")) {
-                size_t tied = 0, tied6 = 0, frac = 0;
-                for (size_t m = 0; m < p->models_count; m++) {
-                    if (!d->priced[m]) continue;
-                    double best = model_value(w, m, column_x(w, d->base[m]), 1), second = INFINITY; int nf = 0;
-                    for (size_t c = d->head[m]; c != SIZE_MAX; c = d->cols[c].next) { double v = model_value(w, m, column_x(w, c), 1); if (v < best) { second = best; best = v; } else if (v < second) second = v; if (d->cols[c].mu > 1e-9 && d->cols[c].mu < 1 - 1e-9) nf = 1; }
-                    if (second - best <= 1e-9 * fabs(best) + 1e-6) tied++;
-                    if (second - best <= 1e-6 * fabs(best) + 1e-6) tied6++;
-                    frac += nf;
-                }
-                fprintf(stderr, "tied %zu tied6 %zu frac %zu\n", tied, tied6, frac);
-            }
+        double t2 = now_seconds();
+        if (getenv("XP_DEBUG")) fprintf(stderr, "round %d cols %zu added %zu kelley %.4f price %.4f\n", round, d->ncols, added, t1 - t0, t2 - t1);
+        if (added)
+            continue;
+        if (vertex_master(w) || price_blocks(w, &added))
+            return -1;
+        if (getenv("XP_DEBUG")) fprintf(stderr, "  vertex+price %.4f added %zu\n", now_seconds() - t2, added);
+        if (!added)
             return 0;
-        }
     }
     return -1;
 }
@@ -1087,6 +1209,9 @@ static void run_glpk(struct work *w, struct solver_result *res)
     for (size_t b = 0; b < d->blocks_count; b++)
         glp_delete_prob(d->blocks[b].lp);
     d->blocks_count = 0;
+    if (d->klp)
+        glp_delete_prob(d->klp);
+    d->klp = NULL;
     if (!done)
         solve_full(w, res, complete);
 }
@@ -1340,7 +1465,10 @@ static int run(const struct solver_problem *problem, struct solver_result *resul
     w.dw.head = wva_xmalloc((nm + 1) * sizeof(*w.dw.head));
     for (size_t m = 0; m <= nm; m++)
         w.dw.base[m] = w.dw.head[m] = SIZE_MAX;
-    w.dw.extra = wva_xcalloc(nm + 1, sizeof(*w.dw.extra));
+    w.dw.vbase = wva_xcalloc(nm + 1, sizeof(*w.dw.vbase));
+    w.dw.vfirst = wva_xcalloc(nm + 2, sizeof(*w.dw.vfirst));
+    w.dw.k_use = wva_xcalloc(na + 1, sizeof(*w.dw.k_use));
+    w.dw.k_best = wva_xcalloc(na + 1, sizeof(*w.dw.k_best));
     w.dw.cur_value = wva_xcalloc(nm + 1, sizeof(*w.dw.cur_value));
     w.dw.conv_row = wva_xcalloc(nm + 1, sizeof(*w.dw.conv_row));
     w.dw.master_row = wva_xcalloc(na + 1, sizeof(*w.dw.master_row));
@@ -1367,7 +1495,15 @@ out:
     free(w.dw.master_row);
     free(w.dw.conv_row);
     free(w.dw.cur_value);
-    free(w.dw.extra);
+    free(w.dw.vbase);
+    free(w.dw.vfirst);
+    free(w.dw.vlist);
+    free(w.dw.k_use);
+    free(w.dw.k_best);
+    free(w.dw.k_ind);
+    free(w.dw.k_val);
+    free(w.dw.use_acc);
+    free(w.dw.use_gpus);
     free(w.dw.head);
     free(w.dw.base);
     free(w.dw.rhs);

@@ -378,6 +378,56 @@ class LiveTest(unittest.TestCase):
                                v["skipReason"]) for v in plan["variants"]]
         self.assertEqual(strip(live_plan), strip(replay_plan))
 
+    def test_insecure_tls_is_logged_loudly(self):
+        c = self.two_variant_model([(0.5, 1)], [(0.5, 1)])
+        self.s.load(c)
+        self.s.set_metrics(c.exporter_pods)
+        path = os.path.join(self.s.dir, "kubeconfig-insecure")
+        with open(self.s.kube["kubeconfig"]) as f:
+            text = f.read()
+        lines = [l for l in text.splitlines() if "certificate-authority" not in l]
+        text = "\n".join(lines).replace("    server:", "    insecure-skip-tls-verify: true\n    server:")
+        with open(path, "w") as f:
+            f.write(text + "\n")
+        p = self.run_wva("--once", "--dry-run", kubeconfig=path, expect=0)
+        self.assertRegex(p.stderr, r"level=warning[^\n]*(TLS|tls)[^\n]*(verif|insecure)")
+        # Verification is on by default: the same kubeconfig without the CA and
+        # without the insecure flag fails the TLS handshake.
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        p = self.run_wva("--once", "--dry-run", kubeconfig=path, expect=1)
+        self.assertRegex(p.stderr, r"(?i)certificate|SSL|TLS")
+
+    def test_no_core_dump_holds_secrets(self):
+        """A crash never writes the token into a core dump (the process makes
+        itself non-dumpable)."""
+        c = self.two_variant_model([(0.5, 1)], [(0.5, 1)])
+        self.s.load(c)
+        self.s.admin("PUT", "/faults", {"faults": [
+            {"kind": "delay", "delay": 3, "method": "GET", "path": "variantautoscalings",
+             "count": 1}]})
+        work = tempfile.mkdtemp(prefix="wva-core-", dir=self.s.dir)
+        limit = "ulimit -c unlimited; "
+        env = dict(os.environ, KUBECONFIG=self.s.kube["kubeconfig"],
+                   PROMETHEUS_BASE_URL=self.s.prom_url,
+                   ASAN_OPTIONS="disable_coredump=0:abort_on_error=1:detect_leaks=0")
+        # Positive control: in this directory a crashing process does dump core.
+        subprocess.run(["bash", "-c", limit + "exec python3 -c 'import os; os.abort()'"],
+                       cwd=work, env=env, capture_output=True)
+        cores = [f for f in os.listdir(work) if f.startswith("core")]
+        self.assertTrue(cores, "this machine writes no core files to the working directory "
+                        "(see /proc/sys/kernel/core_pattern); the check below needs them")
+        for f in cores:
+            os.unlink(os.path.join(work, f))
+        p = subprocess.Popen(["bash", "-c", limit + 'exec "$0" --once --dry-run', BIN],
+                             cwd=work, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(1.5)  # inside the delayed list: the token is in memory
+        p.send_signal(6)
+        p.wait(timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual([f for f in os.listdir(work) if f.startswith("core")], [])
+
 
 if __name__ == "__main__":
     if not os.access(BIN, os.X_OK):

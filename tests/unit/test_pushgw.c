@@ -211,7 +211,8 @@ static void test_group_urls(void **state)
               "http://pgw:9091/metrics/job/wva-optimizer/instance/default");
     check_url("https://pgw.example/prefix/", "a", "success",
               "https://pgw.example/prefix/metrics/job/wva-optimizer/instance/a/kind/success");
-    /* '/' needs the base64url form; other characters are URL-escaped. */
+    /* '/' needs the base64url form; other characters are URL-escaped
+     * (libcurl's URL API writes the hex digits in lower case). */
     check_url("http://pgw:9091", "team/a", NULL,
               "http://pgw:9091/metrics/job/wva-optimizer/instance@base64/dGVhbS9h");
     check_url("http://pgw:9091", "x/", "success",
@@ -412,17 +413,18 @@ static int write_prometheus_config(const char *path, int pgw_port)
     if (!f)
         return -1;
     /* honor_labels: the job/instance grouping labels of the push win over
-     * the scrape's own job/instance, as for any Pushgateway. */
+     * the scrape's own job/instance, as for any Pushgateway.  Half-second
+     * scrapes keep the test short (each push waits for one). */
     fprintf(f,
             "global:\n"
-            "  scrape_interval: 1s\n"
-            "  scrape_timeout: 1s\n"
+            "  scrape_interval: 500ms\n"
+            "  scrape_timeout: 500ms\n"
             "  evaluation_interval: 1s\n"
             "scrape_configs:\n"
             "  - job_name: pushgateway\n"
             "    honor_labels: true\n"
-            "    scrape_interval: 1s\n"
-            "    scrape_timeout: 1s\n"
+            "    scrape_interval: 500ms\n"
+            "    scrape_timeout: 500ms\n"
             "    static_configs:\n"
             "      - targets: ['127.0.0.1:%d']\n", pgw_port);
     return fclose(f) == 0 ? 0 : -1;
@@ -646,7 +648,6 @@ static void test_e2e_failed_run_keeps_last_success(void **state)
     plan_free(plan);
     plan = wva_xcalloc(1, sizeof(*plan));
     add_variant(plan, "team-a", "m-h100", "H100", 5, 5, WVA_ACTION_NO_CHANGE, WVA_SKIP_NONE);
-    sleep_ms(1100);
     if (pushgw_push(e2e.pgw.url, &s, plan, true, 4.5, &err) != 0)
         fail_msg("push: %s", err.msg);
     wait_for_value("wva_optimizer_run_duration_seconds{instance=\"b\"}", 4.5);

@@ -1,0 +1,142 @@
+/* fuzz_kube_list.c - libFuzzer target: Kubernetes list pages and objects
+ * as the API server returns them, converted the way kube_fetch_snapshot()
+ * converts them.
+ *
+ * kube_client.c has no per-item converter: it wraps a page of items in a
+ * minimal snapshot document ({"kind":"WVASnapshot",...,"<kind>":{"items":
+ * [...]}}) and reads it with snapshot_parse().  This target does exactly
+ * that with the fuzzed items, under each of the six list keys in turn, so
+ * every item reader (namespace, VA, Deployment, Pod, ConfigMap, Node) sees
+ * every input.  The input is a List ({"items": [...]}, as a LIST page), a
+ * bare array of items, or one object (as a GET returns it).
+ *
+ * Properties checked: an accepted page converts to exactly one struct per
+ * item, each with the name (and namespace) the item's metadata holds, and
+ * a refused page has an error message naming the list.
+ */
+#include <json-c/json.h>
+
+#include "wva/snapshot.h"
+
+#include "fuzz.h"
+
+static const char *const kube_list_keys[] = {
+    "namespaces", "variantAutoscalings", "deployments", "pods", "configMaps", "nodes",
+};
+#define KUBE_LIST_KINDS (sizeof(kube_list_keys) / sizeof(kube_list_keys[0]))
+
+/* The items of the fuzzed page (a new reference), or NULL. */
+static json_object *kube_list_items(json_object *page)
+{
+    json_object *items;
+
+    if (json_object_is_type(page, json_type_array))
+        return json_object_get(page);
+    if (!json_object_is_type(page, json_type_object))
+        return NULL;
+    if (json_object_object_get_ex(page, "items", &items) &&
+        json_object_is_type(items, json_type_array))
+        return json_object_get(items);
+    items = json_object_new_array();
+    json_object_array_add(items, json_object_get(page));
+    return items;
+}
+
+/* Number of items converted into snap for list kind k, and the name of
+ * item i. */
+static size_t kube_list_count(const struct wva_snapshot *snap, size_t k)
+{
+    switch (k) {
+    case 0: return snap->namespaces_count;
+    case 1: return snap->vas_count;
+    case 2: return snap->deployments_count;
+    case 3: return snap->pods_count;
+    case 4: return snap->configmaps_count;
+    default: return snap->nodes_count;
+    }
+}
+
+static const char *kube_item_name(const struct wva_snapshot *snap, size_t k, size_t i)
+{
+    switch (k) {
+    case 0: return snap->namespaces[i].name;
+    case 1: return snap->vas[i].name;
+    case 2: return snap->deployments[i].name;
+    case 3: return snap->pods[i].name;
+    case 4: return snap->configmaps[i].name;
+    default: return snap->nodes[i].name;
+    }
+}
+
+/* metadata.name of a JSON item (the converter requires it). */
+static const char *kube_json_name(json_object *item)
+{
+    json_object *meta, *name;
+
+    if (!json_object_object_get_ex(item, "metadata", &meta) ||
+        !json_object_object_get_ex(meta, "name", &name))
+        return NULL;
+    return json_object_get_string(name);
+}
+
+static void kube_convert(json_object *items, size_t k)
+{
+    json_object *doc = json_object_new_object();
+    struct wva_snapshot *snap = NULL;
+    struct wva_error err = {{0}};
+    const char *text;
+    size_t len, n = json_object_array_length(items);
+
+    json_object_object_add(doc, "kind", json_object_new_string("WVASnapshot"));
+    json_object_object_add(doc, "version", json_object_new_int(1));
+    json_object_object_add(doc, "capturedAt", json_object_new_string("1970-01-01T00:00:00Z"));
+    for (size_t j = 0; j < KUBE_LIST_KINDS; j++) {
+        json_object *list = json_object_new_object();
+
+        json_object_object_add(list, "items",
+                               j == k ? json_object_get(items) : json_object_new_array());
+        json_object_object_add(doc, kube_list_keys[j], list);
+    }
+    text = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN, &len);
+    if (snapshot_parse(text, len, &snap, &err) == 0) {
+        FUZZ_CHECK(kube_list_count(snap, k) == n);
+        for (size_t i = 0; i < n; i++) {
+            const char *want = kube_json_name(json_object_array_get_idx(items, i));
+
+            FUZZ_CHECK(want && strcmp(kube_item_name(snap, k, i), want) == 0);
+        }
+    } else {
+        FUZZ_CHECK(snap == NULL);
+        FUZZ_CHECK(strstr(err.msg, kube_list_keys[k]) != NULL ||
+                   strncmp(err.msg, "not valid JSON", 14) == 0);
+    }
+    snapshot_free(snap);
+    json_object_put(doc);
+}
+
+int fuzz_kube_list_one(const uint8_t *data, size_t size)
+{
+    struct json_tokener *tok;
+    json_object *page, *items;
+
+    if (size > (1u << 20))
+        return 0;
+    /* The API client's own parse: depth-limited, no UTF-8 validation. */
+    tok = json_tokener_new_ex(64);
+    page = json_tokener_parse_ex(tok, (const char *)data, (int)size);
+    if (json_tokener_get_error(tok) != json_tokener_success ||
+        json_tokener_get_parse_end(tok) != size) {
+        json_object_put(page);
+        page = NULL;
+    }
+    json_tokener_free(tok);
+    items = kube_list_items(page);
+    if (items)
+        for (size_t k = 0; k < KUBE_LIST_KINDS; k++)
+            kube_convert(items, k);
+    json_object_put(items);
+    json_object_put(page);
+    return 0;
+}
+
+FUZZ_TARGET(fuzz_kube_list_one)
