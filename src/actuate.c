@@ -280,6 +280,14 @@ static enum actuate_scale scale_one(struct run *r, const struct wva_plan_variant
     return result;
 }
 
+/* The run must end before the CronJob's activeDeadlineSeconds kills it:
+ * past the deadline no new write starts.  Scale-ups went first, so what is
+ * left undone is never capacity the plan relied on. */
+static bool past_deadline(const struct run *r)
+{
+    return r->opts->deadline > 0 && (double)time(NULL) >= r->opts->deadline;
+}
+
 static bool wants_scale(const struct wva_plan_variant *pv)
 {
     return pv->skip == WVA_SKIP_NONE && pv->target_replicas != pv->current_replicas &&
@@ -305,6 +313,14 @@ static void scale_all(struct run *r, const struct wva_plan *plan)
             dep = va && va->target_name
                       ? snapshot_find_deployment(r->snap, va->namespace_name, va->target_name)
                       : NULL;
+            if (past_deadline(r)) {
+                r->report->scale_attempted++;
+                r->report->scale_failed++;
+                res->scale = ACTUATE_SCALE_FAILED;
+                log_event(WVA_LOG_ERROR, "scale patch not sent: the run deadline has passed",
+                          "namespace", pv->namespace_name, "variant", pv->name, NULL);
+                continue;
+            }
             if (!dep) {
                 r->report->scale_attempted++;
                 r->report->scale_failed++;
@@ -801,9 +817,16 @@ int actuate_plan(struct kube_client *kc, const struct wva_snapshot *snap,
     }
     if (opts->actuation == WVA_ACTUATION_SCALE)
         scale_all(&r, plan);
-    for (size_t i = 0; i < plan->variants_count; i++)
-        if (report->variants[i].written_to)
-            record_variant(&r, &plan->variants[i], &report->variants[i]);
+    for (size_t i = 0; i < plan->variants_count; i++) {
+        if (!report->variants[i].written_to)
+            continue;
+        if (past_deadline(&r)) {
+            log_event(WVA_LOG_WARN, "run deadline passed: remaining status writes left to the "
+                      "next run", NULL);
+            break;
+        }
+        record_variant(&r, &plan->variants[i], &report->variants[i]);
+    }
 
     free(r.vas);
     return 0;

@@ -693,11 +693,11 @@ static void check_tracked(struct doctor *d, const struct ns_state *st)
     bool has_wva_cm = false;
     const char *meant;
 
-    for (size_t i = 0; i < d->cms_count; i++) {
+    for (size_t i = 0; i < d->cms_count && !has_wva_cm; i++) {
+        if (strcmp(d->cms[i].namespace_name, st->name) != 0)
+            continue;
         enum cm_kind kind = classify_cm(d->cms[i].name, NULL, &meant);
-        if (strcmp(d->cms[i].namespace_name, st->name) == 0 &&
-            (kind == CM_KNOWN || kind == CM_ALIAS))
-            has_wva_cm = true;
+        has_wva_cm = kind == CM_KNOWN || kind == CM_ALIAS;
     }
     if (st->tracked) {
         add_row(d->report, DOCTOR_SCOPE_NAMESPACE, st->name, "", CHECK_TRACKED, true, NULL,
@@ -955,9 +955,17 @@ static const struct wva_plan_variant *plan_variant(const struct wva_plan *plan, 
 static void check_vas(struct doctor *d, const struct wva_plan *plan)
 {
     struct wva_variant *a = NULL;
+    struct wva_va *sorted;
     size_t count = 0, shown = 0;
 
     filter_select(d->snap, &d->params, &a, &count);
+    /* Shallow copies in filter order, so that the VAs of one namespace are
+     * contiguous: the relaxed passes then look at one namespace only
+     * (a view of the snapshot sharing everything else), which keeps a
+     * cluster with many foreign namespaces linear. */
+    sorted = wva_xcalloc(count + 1, sizeof(*sorted));
+    for (size_t i = 0; i < count; i++)
+        sorted[i] = *a[i].va;
     for (size_t b = 0; b < count;) {
         const char *ns = a[b].va->namespace_name;
         size_t e = b;
@@ -972,23 +980,26 @@ static void check_vas(struct doctor *d, const struct wva_plan *plan)
                 skip <= WVA_SKIP_INSTANCE_MISMATCH)
                 need_relaxed = true;
         }
-        /* The VAs of one namespace are in the same positions in every pass
-         * (same snapshot, same order), so index i is the same VA. */
+        /* The view holds the namespace's VAs in the same order, so
+         * position i - b of a relaxed pass is VA i. */
         struct wva_variant *r1 = NULL, *r2 = NULL;
         size_t n1 = 0, n2 = 0;
         if (need_relaxed) {
+            struct wva_snapshot view = *d->snap;
             struct wva_filter_params p1 = {.watch_namespace = ns,
                                            .controller_instance = d->s->controller_instance};
             struct wva_filter_params p2 = {.watch_namespace = ns, .controller_instance = NULL};
-            filter_select(d->snap, &p1, &r1, &n1);
-            filter_select(d->snap, &p2, &r2, &n2);
+            view.vas = sorted + b;
+            view.vas_count = e - b;
+            filter_select(&view, &p1, &r1, &n1);
+            filter_select(&view, &p2, &r2, &n2);
         }
         for (size_t i = b; i < e; i++) {
             if (!va_selected(d->s, a[i].va))
                 continue;
             struct va_passes p = {
-                .a = &a[i], .r1 = r1 && i < n1 ? &r1[i] : &a[i],
-                .r2 = r2 && i < n2 ? &r2[i] : &a[i], .plan = plan_variant(plan, i, a[i].va),
+                .a = &a[i], .r1 = r1 && i - b < n1 ? &r1[i - b] : &a[i],
+                .r2 = r2 && i - b < n2 ? &r2[i - b] : &a[i], .plan = plan_variant(plan, i, a[i].va),
             };
             check_va(d, &p);
             shown++;
@@ -997,6 +1008,7 @@ static void check_vas(struct doctor *d, const struct wva_plan *plan)
         filter_variants_free(r2, n2);
         b = e;
     }
+    free(sorted);           /* shallow copies: the strings are the snapshot's */
     filter_variants_free(a, count);
 
     if (shown == 0 && is_set(d->s->doctor_va)) {
@@ -1421,10 +1433,8 @@ static int collect_live(struct wva_settings *s, struct doctor_report *out, struc
         rc = EXIT_USAGE;
         goto out;
     }
-    if (fetch_cluster(kc, s, &snap, &facts, &cluster_wide, err) != 0) {
-        wva_error_prefix(err, "cannot read the cluster: ");
+    if (fetch_cluster(kc, s, &snap, &facts, &cluster_wide, err) != 0)
         goto out;
-    }
     facts.now = wall_now();
     if (!snap->captured_at_epoch)
         snap->captured_at_epoch = floor(facts.now);

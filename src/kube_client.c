@@ -301,18 +301,25 @@ static int kube_call(struct kube_client *c, const char *method, const char *labe
         status_error(wva_strbuf_str(&what), &resp, status, err);
         goto out;
     }
-    if (out) {
-        *out = parse_json(wva_strbuf_str(&resp.body), resp.body.len);
-        if (!*out || !json_object_is_type(*out, json_type_object)) {
+    /* Checked even when the caller drops the body: a 2xx that is not a JSON
+     * object did not come from the API server (a proxy's HTML sign-in page,
+     * a cut-off answer), so a write cannot be taken as applied.  A 204
+     * without a body is fine when no body is wanted. */
+    if (out || resp.status != 204 || resp.body.len > 0) {
+        json_object *obj = parse_json(wva_strbuf_str(&resp.body), resp.body.len);
+        if (!obj || !json_object_is_type(obj, json_type_object)) {
             struct wva_strbuf sb = WVA_STRBUF_INIT;
             add_sanitized(&sb, wva_strbuf_str(&resp.body), KUBE_BODY_SNIPPET);
             wva_error_set(err, "%s: %ld response is not a JSON object: %s",
                           wva_strbuf_str(&what), resp.status, wva_strbuf_str(&sb));
             wva_strbuf_release(&sb);
-            json_object_put(*out);
-            *out = NULL;
+            json_object_put(obj);
             goto out;
         }
+        if (out)
+            *out = obj;
+        else
+            json_object_put(obj);
     }
     rc = 0;
 out:

@@ -9,6 +9,7 @@
  * applies.  Nothing here parses JSON or builds a request.
  */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
 
 struct live {
     struct wva_settings *s;
+    double deadline;            /* epoch seconds: no new work starts after it */
     struct kube_config kube_cfg;
     struct kube_client *kube;
     struct prom_client *prom;
@@ -177,6 +179,13 @@ static int run_cycle(struct live *l)
         log_event(WVA_LOG_WARN, "snapshot not recorded", "error", err.msg, NULL);
     print_plan(plan, s);
 
+    if (!s->dry_run && wall_now() >= l->deadline) {
+        log_event(WVA_LOG_ERROR, "run deadline (WVA_RUN_DEADLINE) passed before applying; "
+                  "nothing applied", NULL);
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    act.deadline = l->deadline;
     act.dry_run = s->dry_run;
     act.actuation = s->actuation;
     act.interval_seconds = s->global_opt_interval;
@@ -223,9 +232,25 @@ static int open_prometheus(struct live *l, struct wva_error *err)
     return l->prom ? 0 : -1;
 }
 
+/* The last line of defence: a run that overstays its deadline by the grace
+ * period (a hung connection the timeouts did not catch) ends itself before
+ * the CronJob kills it.  Writes are independent patches, so stopping between
+ * them leaves nothing half-applied. */
+static void on_deadline(int sig)
+{
+    static const char msg[] = "level=error msg=\"run deadline exceeded; exiting\"\n";
+
+    (void)sig;
+    (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    _exit(EXIT_RUNTIME);
+}
+
+#define DEADLINE_GRACE_SECONDS 5
+
 int live_run(struct wva_settings *s)
 {
     struct live l = {.s = s};
+    double started = wall_now();
     struct wva_error err = {{0}};
     struct lease lease = {0};
     bool have_lease = false;
@@ -252,6 +277,9 @@ int live_run(struct wva_settings *s)
         rc = EXIT_USAGE;
         goto out;
     }
+    l.deadline = started + s->run_deadline;
+    signal(SIGALRM, on_deadline);
+    alarm((unsigned)ceil(s->run_deadline) + DEADLINE_GRACE_SECONDS);
     if (l.scheduled && !s->global_opt_enable) {
         char where[256];
         settings_describe_source(s, WVA_SET_GLOBAL_OPT_ENABLE, where, sizeof(where));
@@ -302,6 +330,13 @@ int live_run(struct wva_settings *s)
     rc = EXIT_OK;
     for (int k = 0; k < cycles; k++) {
         double start = wall_now();
+        /* A cycle needs time to finish: do not start one in the last
+         * moments before the deadline. */
+        if (k > 0 && start >= l.deadline - fmin(s->global_opt_interval, 10)) {
+            log_event(WVA_LOG_INFO, "no time left for another cycle before the run deadline",
+                      NULL);
+            break;
+        }
         int cycle_rc = run_cycle(&l);
         if (cycle_rc > rc || cycle_rc == EXIT_RUNTIME)
             rc = cycle_rc;
@@ -316,6 +351,7 @@ out:
     if (have_lease && lease_release(l.kube, &lease, rc != EXIT_RUNTIME, wall_now(), &err) != 0)
         log_event(WVA_LOG_WARN, "cannot release the run lock (Lease)", "error", err.msg, NULL);
     lease_free(&lease);
+    alarm(0);
     prom_client_free(l.prom);
     kube_client_free(l.kube);
     kube_config_free(&l.kube_cfg);

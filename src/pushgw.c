@@ -193,6 +193,15 @@ static bool variant_optimized(const struct wva_plan_variant *v)
     return v->action != WVA_ACTION_SKIPPED && v->skip == WVA_SKIP_NONE;
 }
 
+static size_t count_optimized(const struct wva_plan *plan)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < plan->variants_count; i++)
+        n += variant_optimized(&plan->variants[i]);
+    return n;
+}
+
 static double desired_ratio(const struct wva_plan_variant *v)
 {
     /* At 0 replicas a ratio is undefined; the desired count itself keeps
@@ -216,6 +225,10 @@ static void add_variant_family(struct wva_strbuf *sb, const struct wva_plan *pla
         "Desired over current replicas of the variant (the desired count when current is 0).",
     };
 
+    /* No family without samples: a failed run POSTs, and an empty family
+     * must not wipe the values of the last run that had some. */
+    if (count_optimized(plan) == 0)
+        return;
     add_family(sb, names[which], helps[which]);
     for (size_t i = 0; i < plan->variants_count; i++) {
         const struct wva_plan_variant *v = &plan->variants[i];
@@ -373,13 +386,15 @@ int pushgw_push(const char *url, const struct wva_settings *s, const struct wva_
     if (!client)
         goto out;
 
-    /* With a plan the group is replaced whole, so variants that are gone
-     * (VA deleted, now skipped) stop being published.  Without one only the
-     * duration is updated (POST replaces just the metrics it names): the
-     * last desired replicas stay for an HPA reading them, which then holds
-     * rather than seeing its metric vanish. */
+    /* A successful run replaces the group whole, so variants that are gone
+     * (VA deleted, now skipped) stop being published.  A failed one POSTs:
+     * the Pushgateway then replaces only the metric names in the body, and
+     * the body names only what this run knows (no plan: just the duration;
+     * Prometheus down: no optimized variant, so no per-variant family).
+     * The last desired replicas stay for an HPA or KEDA reading them,
+     * which then holds instead of seeing its metric vanish. */
     body = pushgw_render(plan, instance, duration_seconds);
-    rc = send_group(client, plan ? "PUT" : "POST", main_url, body, err);
+    rc = send_group(client, success ? "PUT" : "POST", main_url, body, err);
     if (success) {
         success_body = pushgw_render_success(wall_clock());
         if (send_group(client, "PUT", success_url, success_body,

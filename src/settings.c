@@ -323,6 +323,10 @@ static const struct setting_def setting_defs[WVA_SET_COUNT] = {
         {"WVA_HISTORY", KIND_STRING, FIELD(history), NULL, DEF_EMPTY_NONE},
     [WVA_SET_WVA_PUSHGATEWAY_URL] =
         {"WVA_PUSHGATEWAY_URL", KIND_URL, FIELD(pushgateway), NULL, DEF_EMPTY_NONE},
+    /* Below the CronJob's activeDeadlineSeconds (50s in cronjob/), so a run
+     * ends on its own terms instead of being killed mid-write. */
+    [WVA_SET_WVA_RUN_DEADLINE] =
+        {"WVA_RUN_DEADLINE", KIND_DURATION, FIELD(run_deadline), "45s", 0},
 };
 
 const char *settings_key(enum wva_setting id)
@@ -1049,6 +1053,7 @@ const char *settings_usage(void)
         "  WVA_LIMITED_MODE                     respect GPU inventory limits (default false)\n"
         "  WVA_HISTORY                          history store DSN (default none)\n"
         "  WVA_PUSHGATEWAY_URL                  Pushgateway URL (default none)\n"
+        "  WVA_RUN_DEADLINE                     time a live run may take (default 45s)\n"
         "Booleans accept true/false/1/0 (any case); durations use Go syntax (90s, 1m30s, 2h).\n"
         "An empty environment variable counts as unset.\n"
         "\n"

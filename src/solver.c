@@ -73,7 +73,9 @@
 #define MAX_KELLEY_CUTS 500
 #define KELLEY_TOL 1e-10
 #define KELLEY_STALL 5
+#define MAX_VERTEX_ROUNDS 20
 #define TIE_TOL 1e-9
+#define TIE_PRICE_REL 1e-4
 
 /* Lives in solver_run's frame (not in the frame that calls setjmp), so
  * its contents are well defined after the longjmp. */
@@ -97,6 +99,7 @@ struct column {
     size_t use_at, use_n;   /* its GPUs per accelerator in use_acc/use_gpus */
     size_t next;            /* the model's previous column, SIZE_MAX = none */
     double cost;            /* objective with penalties, without prices */
+    int forced;             /* vertex_master must offer it */
 };
 
 /* State of the price decomposition (see price_decompose). */
@@ -687,6 +690,19 @@ static int same_point(const struct work *w, size_t m, size_t c, const double *xs
     return 1;
 }
 
+/* The stored column of model m at the point xs, SIZE_MAX = none. */
+static size_t stored_column(const struct work *w, size_t m, const double *xs)
+{
+    const struct pricing *d = &w->dw;
+
+    if (same_point(w, m, d->base[m], xs))
+        return d->base[m];
+    for (size_t c = d->head[m]; c != SIZE_MAX; c = d->cols[c].next)
+        if (same_point(w, m, c, xs))
+            return c;
+    return SIZE_MAX;
+}
+
 /* Store a point of model m (variant values xs, model order) as its base
  * or as one more column, unless the model already has it; its GPU use
  * is kept per accelerator.  Returns nonzero when added. */
@@ -768,6 +784,25 @@ static size_t best_column(const struct work *w, size_t m, double *value)
     }
     *value = bv;
     return best;
+}
+
+static void add_use(const struct work *w, size_t c, double scale, double *use);
+
+/* sum_a lambda_a |use_c,a - use_b,a|: how much the value of column c
+ * against column b moves when every price moves by its own size. */
+static double price_gap(struct work *w, size_t c, size_t b)
+{
+    const struct solver_problem *p = w->p;
+    struct pricing *d = &w->dw;
+    double gap = 0;
+
+    add_use(w, c, 1.0, d->acc_delta);
+    add_use(w, b, -1.0, d->acc_delta);
+    for (size_t a = 0; a < p->accelerators_count; a++) {
+        gap += d->lambda[a] * fabs(d->acc_delta[a]);
+        d->acc_delta[a] = 0;
+    }
+    return gap;
 }
 
 /* Add column c's GPU use, times scale, to use[]. */
@@ -893,7 +928,7 @@ static int kelley_prices(struct work *w)
  * small, so GLPK's simplex solves it in a few pivots.  Leaves its prices
  * in d->lambda, each priced model's x and the value of its point at the
  * new prices in d->cur_value. */
-static int vertex_master(struct work *w)
+static int vertex_master(struct work *w, int all_bases)
 {
     const struct solver_problem *p = w->p;
     struct pricing *d = &w->dw;
@@ -903,6 +938,7 @@ static int vertex_master(struct work *w)
     int rows = 0, cols = 0, nnz = 0, ok;
 
     /* choose each model's start and extra columns at the Kelley prices */
+    memcpy(d->lambda, d->k_best, na * sizeof(*d->lambda));
     for (size_t a = 0; a < na; a++)
         d->k_use[a] = 0;
     for (size_t m = 0; m < p->models_count; m++) {
@@ -916,7 +952,9 @@ static int vertex_master(struct work *w)
         double tie = TIE_TOL * fmax(1.0, fabs(bv));
         for (size_t c = d->base[m]; c != SIZE_MAX;
              c = c == d->base[m] ? d->head[m] : d->cols[c].next) {
-            if (c == d->vbase[m] || (c != d->base[m] && column_value(w, c) > bv + tie))
+            if (c == d->vbase[m] ||
+                ((!all_bases || c != d->base[m]) && !d->cols[c].forced &&
+                 column_value(w, c) > bv + tie + TIE_PRICE_REL * price_gap(w, c, d->vbase[m])))
                 continue;
             if (nv == d->v_cap) {
                 d->v_cap = d->v_cap ? 2 * d->v_cap : 1024;
@@ -979,7 +1017,7 @@ static int vertex_master(struct work *w)
     init_simplex(&parm, GLP_OFF);
     parm.meth = GLP_PRIMAL;
     ok = solved(lp, glp_simplex(lp, &parm)) && glp_get_status(lp) == GLP_OPT;
-    if (getenv("XP_DEBUG")) fprintf(stderr, "vertex master rows %d cols %d ok %d\n", rows, cols, ok);
+    if (getenv("XP_DEBUG")) { fprintf(stderr, "vertex master rows %d cols %d ok %d obj %.12g\n", rows, cols, ok, glp_get_obj_val(lp)); for (size_t a = 0; a < na; a++) fprintf(stderr, " lam %g -> %g\n", d->lambda[a], d->master_row[a] ? -glp_get_row_dual(lp, d->master_row[a]) : 0); }
     if (ok) {
         for (size_t a = 0; a < na; a++)
             d->lambda[a] = d->master_row[a]
@@ -1018,7 +1056,7 @@ static int vertex_master(struct work *w)
  * only objective coefficients change, so the last basis stays primal
  * feasible) and store, as a column, each model's answer that beats the
  * value of its current point.  *added counts the new columns. */
-static int price_blocks(struct work *w, size_t *added)
+static int price_blocks(struct work *w, int vertex, size_t *added)
 {
     const struct solver_problem *p = w->p;
     struct pricing *d = &w->dw;
@@ -1058,9 +1096,21 @@ static int price_blocks(struct work *w, size_t *added)
                     value += d->lambda[v->accelerator] * v->gpus * xv;
             }
             value += model_cost(w, m, d->xs);
-            if (value < d->cur_value[m] - PRICE_TOL * fmax(1.0, fabs(d->cur_value[m])) &&
-                add_column(w, m, d->xs, 0))
-                ++*added;
+            if (getenv("XP_DEBUG3")) { static double imp; static int cnt; if (value < d->cur_value[m]) { imp += d->cur_value[m] - value; cnt++; } if (m + 1 == bl->m1 && b + 1 == d->blocks_count) { fprintf(stderr, "pricing improvements total %g count %d\n", imp, cnt); imp = 0; cnt = 0; } }
+            if (value < d->cur_value[m] - PRICE_TOL * fmax(1.0, fabs(d->cur_value[m]))) {
+                size_t c = stored_column(w, m, d->xs);
+
+                if (c == SIZE_MAX) {
+                    add_column(w, m, d->xs, 0);
+                    c = d->head[m];
+                } else if (!vertex) {
+                    continue;
+                }
+                if (c != d->base[m] && !d->cols[c].forced && (vertex || c == d->head[m])) {
+                    d->cols[c].forced = vertex;
+                    ++*added;
+                }
+            }
         }
     }
     return 0;
@@ -1106,17 +1156,22 @@ static int price_decompose(struct work *w)
             if (d->priced[m])
                 best_column(w, m, &d->cur_value[m]);
         double t1 = now_seconds();
-        if (price_blocks(w, &added))
+        if (price_blocks(w, 0, &added))
             return -1;
         double t2 = now_seconds();
         if (getenv("XP_DEBUG")) fprintf(stderr, "round %d cols %zu added %zu kelley %.4f price %.4f\n", round, d->ncols, added, t1 - t0, t2 - t1);
         if (added)
             continue;
-        if (vertex_master(w) || price_blocks(w, &added))
-            return -1;
-        if (getenv("XP_DEBUG")) fprintf(stderr, "  vertex+price %.4f added %zu\n", now_seconds() - t2, added);
-        if (!added)
-            return 0;
+        for (int v = 0; v < MAX_VERTEX_ROUNDS; v++) {
+            added = 0;
+            if (vertex_master(w, 0) && vertex_master(w, 1))
+                return -1;
+            if (price_blocks(w, 1, &added))
+                return -1;
+            if (getenv("XP_DEBUG")) fprintf(stderr, "  vertex+price %.4f added %zu\n", now_seconds() - t2, added);
+            if (!added)
+                return 0;
+        }
     }
     return -1;
 }
@@ -1205,6 +1260,16 @@ static void run_glpk(struct work *w, struct solver_result *res)
     } else if (complete && price_decompose(w) == 0) {
         snprintf(res->status, sizeof(res->status), "optimal");
         done = 1;
+        if (getenv("XP_DEBUG")) {
+            double tot = 0, *xs = wva_xcalloc(p->variants_count + 1, sizeof(double)), use[64] = {0};
+            for (size_t m = 0; m < p->models_count; m++) { if (!w->active[m]) continue;
+                for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++) xs[k - w->model_first[m]] = w->x[w->model_vars[k]];
+                tot += model_cost(w, m, xs); }
+            for (size_t i = 0; i < p->variants_count; i++) if (inventory_applies(p, &p->variants[i])) use[p->variants[i].accelerator] += p->variants[i].gpus * w->x[i];
+            fprintf(stderr, "final obj %.12g\n", tot);
+            for (size_t a = 0; a < p->accelerators_count; a++) fprintf(stderr, " use %g lim %g\n", use[a], w->inv_limit[a]);
+            free(xs);
+        }
     }
     for (size_t b = 0; b < d->blocks_count; b++)
         glp_delete_prob(d->blocks[b].lp);

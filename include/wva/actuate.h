@@ -36,6 +36,9 @@ struct actuate_options {
     double interval_seconds;        /* GLOBAL_OPT_INTERVAL, > 0 */
     double now;                     /* epoch seconds; <= 0 = the clock */
     const char *component;          /* Event source; NULL = ACTUATE_DEFAULT_COMPONENT */
+    double deadline;                /* epoch seconds after which no new write starts
+                                     * (scale patches not sent count as failed);
+                                     * <= 0 = none */
 };
 
 /* What happened to one variant's scale patch. */

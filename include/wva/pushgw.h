@@ -8,9 +8,12 @@
  *       series per optimized variant: labels variant_name, namespace,
  *       accelerator_type, and controller_instance when one is set),
  *       wva_optimizer_variants{state}, wva_optimizer_run_duration_seconds.
- *       Replaced whole (PUT) whenever the run produced a plan, so variants
- *       that left the plan disappear; a run without a plan only updates the
- *       duration (POST), so an HPA keeps reading the last desired replicas.
+ *       A successful run replaces the group whole (PUT), so variants that
+ *       left the plan disappear.  A failed run POSTs, which replaces only
+ *       the metric names it sends, and sends only what it knows (no plan:
+ *       the duration; no optimized variant, e.g. Prometheus down: no
+ *       per-variant family), so an HPA keeps reading the last desired
+ *       replicas instead of seeing them vanish.
  *   {URL}/metrics/job/wva-optimizer/instance/<INSTANCE>/kind/success
  *       wva_optimizer_last_success_timestamp_seconds, PUT only by a
  *       successful run: a failed run never touches it, so it keeps the time
@@ -48,7 +51,9 @@ int pushgw_push(const char *url, const struct wva_settings *s, const struct wva_
 
 /* The body of the main group in text exposition format 0.0.4 (pure: no
  * I/O).  controller_instance NULL or "" = no controller_instance label.
- * With plan NULL only wva_optimizer_run_duration_seconds is rendered.
+ * Only optimized variants (not skipped) get per-variant series, and a
+ * family without samples is left out entirely (no HELP/TYPE lines).  With
+ * plan NULL only wva_optimizer_run_duration_seconds is rendered.
  * wva_desired_ratio is desired/current, and desired itself when current is
  * 0 (so 0 when both are 0).  Caller frees. */
 char *pushgw_render(const struct wva_plan *plan, const char *controller_instance,

@@ -63,6 +63,7 @@ enum wva_setting {
     WVA_SET_WVA_LIMITED_MODE,
     WVA_SET_WVA_HISTORY,
     WVA_SET_WVA_PUSHGATEWAY_URL,
+    WVA_SET_WVA_RUN_DEADLINE,               /* not in the SPEC table: see README */
     WVA_SET_COUNT
 };
 
@@ -111,6 +112,7 @@ struct wva_settings {
     bool limited_mode;
     char *history;
     char *pushgateway;
+    double run_deadline;            /* seconds a live run may take, from its start */
 
     /* Where each setting of the section 3 table came from, indexed by
      * enum wva_setting.  settings_parse_args() sets WVA_SRC_FLAG for the

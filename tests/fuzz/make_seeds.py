@@ -54,6 +54,7 @@ def main():
     fx = os.path.join(top, "tests", "fixtures")
     snapshots = sorted(glob.glob(os.path.join(fx, "snapshot", "*.json")) +
                        glob.glob(os.path.join(fx, "scenarios", "*.json")) +
+                       glob.glob(os.path.join(fx, "doctor", "*.json")) +
                        glob.glob(os.path.join(top, "examples", "*.json")))
     texts = set()
     for path in snapshots:

@@ -348,6 +348,17 @@ class LiveTest(unittest.TestCase):
         self.assertGreaterEqual(elapsed, 25)
         self.assertLess(elapsed, 60)
 
+    def test_run_deadline_stops_before_writing(self):
+        c = self.two_variant_model([(0.9, 9)], [(0.9, 9)])
+        self.s.load(c)
+        self.s.set_metrics(c.exporter_pods)
+        self.s.admin("PUT", "/faults", {"faults": [
+            {"kind": "delay", "delay": 3, "method": "GET", "path": "/deployments$", "count": 1}]})
+        p = self.run_wva("--once", env={"WVA_RUN_DEADLINE": "2s"}, expect=1)
+        self.assertIn("deadline", p.stderr)
+        self.assertEqual([e for e in self.s.writes() if e["resource"] != "leases"], [])
+        self.assertEqual(self.deployment("m-l4")["spec"]["replicas"], 1)
+
     def test_dry_run_writes_nothing(self):
         c = self.two_variant_model([(0.9, 9)], [(0.9, 9)])
         self.s.load(c)

@@ -769,6 +769,33 @@ static void test_live_prometheus_and_scope(void **state)
     doctor_report_free(&r);
 }
 
+/* doctor reads; its only POSTs are the access reviews. */
+static void test_live_writes_nothing(void **state)
+{
+    struct doctor_report r;
+    size_t mark, reviews = 0;
+    json_object *entries;
+    (void)state;
+
+    load_cluster(30);
+    mark = kubeapi_log_mark(&server);
+    live(&r, NULL);
+    doctor_report_free(&r);
+    entries = kubeapi_requests(&server, mark);
+    assert_true(json_object_array_length(entries) > 10);
+    for (size_t i = 0; i < json_object_array_length(entries); i++) {
+        json_object *e = json_object_array_get_idx(entries, i);
+        const char *method = json_at(e, "method");
+        if (strcmp(method, "GET") == 0)
+            continue;
+        assert_string_equal(method, "POST");
+        assert_string_equal(json_at(e, "resource"), "selfsubjectaccessreviews");
+        reviews++;
+    }
+    assert_int_equal(reviews, 15);
+    json_object_put(entries);
+}
+
 static void test_live_exit_codes(void **state)
 {
     char kubeconfig[256], url[64], *out = NULL;
@@ -818,6 +845,7 @@ int main(void)
         cmocka_unit_test(test_live_permissions),
         cmocka_unit_test(test_live_last_run),
         cmocka_unit_test(test_live_prometheus_and_scope),
+        cmocka_unit_test(test_live_writes_nothing),
         cmocka_unit_test(test_live_exit_codes),
     };
     int failed;

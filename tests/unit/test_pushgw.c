@@ -178,9 +178,9 @@ static void test_render_empty_plan_and_odd_values(void **state)
 
     (void)state;
     text = pushgw_render(plan, NULL, NAN);
-    /* Families are declared even when empty; counts are 0; NaN is spelt as
-     * Prometheus reads it. */
-    assert_string_equal(text, HELP_DESIRED HELP_CURRENT HELP_RATIO HELP_VARIANTS
+    /* No per-variant family without samples (a failed run's POST must not
+     * wipe them); counts are 0; NaN is spelt as Prometheus reads it. */
+    assert_string_equal(text, HELP_VARIANTS
                         "wva_optimizer_variants{state=\"optimized\"} 0\n"
                         "wva_optimizer_variants{state=\"skipped\"} 0\n"
                         "wva_optimizer_variants{state=\"scaled_up\"} 0\n"
@@ -271,9 +271,14 @@ static void test_push_errors(void **state)
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
     close(fd);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sa.sin_port));
-    assert_int_equal(pushgw_push(url, NULL, plan, false, 1, &err), -1);
+    /* A successful run PUTs, a failed one POSTs; the first failure is
+     * reported, naming the method and URL. */
+    assert_int_equal(pushgw_push(url, NULL, plan, true, 1, &err), -1);
     assert_non_null(strstr(err.msg, "Pushgateway: PUT http://127.0.0.1:"));
-    assert_non_null(strstr(err.msg, "/metrics/job/wva-optimizer/instance/default"));
+    assert_non_null(strstr(err.msg, "/metrics/job/wva-optimizer/instance/default:"));
+    assert_int_equal(pushgw_push(url, NULL, plan, false, 1, &err), -1);
+    assert_non_null(strstr(err.msg, "Pushgateway: POST http://127.0.0.1:"));
+    assert_non_null(strstr(err.msg, "/metrics/job/wva-optimizer/instance/default:"));
     plan_free(plan);
 }
 
@@ -603,6 +608,13 @@ static void test_e2e_push_reaches_prometheus(void **state)
                                 "{instance=\"team/a\",kind=\"success\",job=\"wva-optimizer\"}",
                                 &ts, NULL), 0);
     assert_true(ts >= before - 1 && ts <= wall_now() + 1);
+
+    /* An HTTP error answer is an error naming the URL and the status. */
+    char bad[128];
+    snprintf(bad, sizeof(bad), "%s/nope", e2e.pgw.url);
+    assert_int_equal(pushgw_push(bad, &s, plan, true, 1, &err), -1);
+    if (!strstr(err.msg, "/nope/metrics/job/wva-optimizer/instance@base64/dGVhbS9h: HTTP 404"))
+        fail_msg("unexpected message: %s", err.msg);
     plan_free(plan);
 }
 
@@ -621,8 +633,8 @@ static void test_e2e_failed_run_keeps_last_success(void **state)
     wait_for_value("wva_optimizer_run_duration_seconds{instance=\"b\"}", 1.5);
     assert_int_equal(prom_query(success_q, &first, NULL), 0);
 
-    /* A failed run with a plan (Prometheus down, say: replicas held):
-     * replaces the variant gauges, leaves the success group alone.  Seeing
+    /* A failed run with a plan (a status write failed, say): updates the
+     * variant gauges it has, leaves the success group alone.  Seeing
      * the new duration means Prometheus scraped after the push, so a
      * deleted success series would already be gone. */
     plan->variants[0].target_replicas = 5;
@@ -640,6 +652,19 @@ static void test_e2e_failed_run_keeps_last_success(void **state)
     wait_for_value("wva_optimizer_run_duration_seconds{instance=\"b\"}", 3.5);
     wait_for_value("wva_desired_replicas{variant_name=\"m-h100\",instance=\"b\"}", 5);
     wait_for_value("wva_optimizer_variants{state=\"optimized\",instance=\"b\"}", 3);
+    assert_int_equal(prom_query(success_q, &now, NULL), 0);
+    assert_true(now == first);
+
+    /* A failed run whose variants were all skipped (no metrics): the
+     * counts change, the desired replicas stay. */
+    for (size_t i = 0; i < plan->variants_count; i++) {
+        plan->variants[i].action = WVA_ACTION_SKIPPED;
+        plan->variants[i].skip = WVA_SKIP_METRICS_UNAVAILABLE;
+    }
+    if (pushgw_push(e2e.pgw.url, &s, plan, false, 4, &err) != 0)
+        fail_msg("push: %s", err.msg);
+    wait_for_value("wva_optimizer_variants{state=\"optimized\",instance=\"b\"}", 0);
+    wait_for_value("wva_desired_replicas{variant_name=\"m-h100\",instance=\"b\"}", 5);
     assert_int_equal(prom_query(success_q, &now, NULL), 0);
     assert_true(now == first);
 
