@@ -9,6 +9,12 @@ cost come from the binary's stderr line
            int_cost=Y models=N variants=N
 (one line, key=value pairs, seconds); wall time and peak RSS come from the
 child's own rusage (os.wait4), so nothing beyond Python 3 is needed.
+
+The children are started by a small launcher process (a bare interpreter,
+LAUNCHER_CODE): Linux carries the RSS high-water mark of a forked process
+across exec, so a child forked straight from a driver holding a parsed
+10,000-VA plan would report the driver's RSS as its own ru_maxrss.  Through
+the launcher the floor is ~6 MB (its own size).
 Python 3 standard library only.
 """
 
@@ -129,33 +135,111 @@ def parse_timings(stderr_text):
     return out
 
 
+# The launcher: a bare interpreter (-S -I, four modules) that forks and execs
+# each command itself, so a child's ru_maxrss starts from ~6 MB.
+LAUNCHER_CODE = r"""
+import json, os, signal, sys, time
+
+def run(req):
+    out = os.open(req["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    err = os.open(req["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    t0 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setsid()
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.dup2(out, 1)
+            os.dup2(err, 2)
+            env = req.get("env")
+            if env is None:
+                os.execvp(req["cmd"][0], req["cmd"])
+            os.execvpe(req["cmd"][0], req["cmd"], env)
+        except BaseException as e:
+            os.write(2, ("cannot run %s: %s\\n" % (req["cmd"][0], e)).encode())
+        os._exit(127)
+    os.close(out)
+    os.close(err)
+    expired = []
+
+    def kill(signum, frame):
+        expired.append(True)
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    signal.signal(signal.SIGALRM, kill)
+    signal.setitimer(signal.ITIMER_REAL, req["timeout"])
+    # wait4 gives this child's own rusage (ru_maxrss in KiB on Linux), which
+    # RUSAGE_CHILDREN (a maximum over all children) cannot.
+    _, status, ru = os.wait4(pid, 0)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    wall = time.perf_counter() - t0
+    kib = ru.ru_maxrss / 1024.0 if sys.platform == "darwin" else ru.ru_maxrss
+    return {"rc": os.waitstatus_to_exitcode(status), "wall": wall, "rss_mb": kib / 1024.0,
+            "cpu": ru.ru_utime + ru.ru_stime, "timed_out": bool(expired)}
+
+for line in sys.stdin:
+    try:
+        res = run(json.loads(line))
+    except OSError as e:
+        res = {"error": str(e)}
+    sys.stdout.write(json.dumps(res) + "\\n")
+    sys.stdout.flush()
+"""
+
+
+class Launcher:
+    """Runs commands from a small helper process (see the module comment)
+    and reports each one's wall time and own rusage."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-S", "-I", "-c", LAUNCHER_CODE],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     universal_newlines=True)
+
+    def run(self, cmd, stdout_path, stderr_path, timeout, env=None):
+        """{"rc", "wall", "rss_mb", "cpu", "timed_out"} of one run of cmd
+        (stdout and stderr go to the files named)."""
+        req = {"cmd": cmd, "stdout": stdout_path, "stderr": stderr_path,
+               "timeout": timeout, "env": env}
+        try:
+            self.proc.stdin.write(json.dumps(req) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        except OSError as e:
+            raise BenchError("launcher: %s" % e)
+        if not line:
+            raise BenchError("the launcher process exited")
+        res = json.loads(line)
+        if "error" in res:
+            raise BenchError("cannot run %s: %s" % (" ".join(cmd), res["error"]))
+        return res
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self.proc.wait()
+
+
 def run_once(args, snap, plan_path):
     cmd = [args.bin, "--from-file", snap, "--output", "json", "--timings"]
-    with open(plan_path, "wb") as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-        killer = threading.Timer(args.timeout, os.killpg, (proc.pid, 9))
-        killer.start()
-        try:
-            # wait4 gives this child's own rusage (ru_maxrss in KiB on Linux),
-            # which RUSAGE_CHILDREN (a maximum over all children) cannot.
-            _, status, ru = os.wait4(proc.pid, 0)
-        finally:
-            killer.cancel()
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if wall >= args.timeout and proc.returncode < 0:
-            raise BenchError("%s timed out after %d s" % (" ".join(cmd), args.timeout))
-        err.seek(0)
-        stderr_text = err.read().decode("utf-8", "replace")
-    if proc.returncode != 0:
+    err_path = plan_path + ".stderr"
+    r = args.launcher.run(cmd, plan_path, err_path, args.timeout)
+    with open(err_path, "rb") as f:
+        stderr_text = f.read().decode("utf-8", "replace")
+    os.unlink(err_path)
+    if r["timed_out"]:
+        raise BenchError("%s timed out after %d s" % (" ".join(cmd), args.timeout))
+    if r["rc"] != 0:
         tail = "\n".join(stderr_text.splitlines()[-15:])
-        raise BenchError("%s exited with %d:\n%s" % (" ".join(cmd), proc.returncode, tail))
+        raise BenchError("%s exited with %d:\n%s" % (" ".join(cmd), r["rc"], tail))
     t = parse_timings(stderr_text)
-    t["wall"] = wall
-    rss_kib = ru.ru_maxrss if sys.platform != "darwin" else ru.ru_maxrss / 1024
-    t["rss_mb"] = rss_kib / 1024.0
+    t["wall"] = r["wall"]
+    t["rss_mb"] = r["rss_mb"]
     return t
 
 
@@ -215,6 +299,14 @@ def main(argv):
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--keep-plans", metavar="DIR", help="keep each size's last plan here")
     args = p.parse_args(argv)
+    args.launcher = Launcher()
+    try:
+        return run_sizes(p, args)
+    finally:
+        args.launcher.close()
+
+
+def run_sizes(p, args):
     try:
         sizes = [int(s) for s in args.sizes.replace(",", " ").split()] if args.sizes \
             else ([100, 1000] if args.quick else [100, 1000, 10000])

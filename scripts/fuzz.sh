@@ -119,20 +119,24 @@ echo "fuzz.sh: built ${#targets[@]} target(s) in $BUILD/bin"
 [[ $build_only -eq 1 ]] && exit 0
 
 # ---- seeds -------------------------------------------------------------------
-rm -rf "$BUILD/seeds"
-python3 "$TOP/tests/fuzz/make_seeds.py" "$TOP" "$BUILD/seeds"
+# per invocation, so that two runs on different targets can share $BUILD
+seeds=$(mktemp -d "$BUILD/seeds.XXXXXX")
+trap 'rm -rf "$seeds"' EXIT
+python3 "$TOP/tests/fuzz/make_seeds.py" "$TOP" "$seeds"
 
 # ---- run ---------------------------------------------------------------------
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 failed=0
-report=$BUILD/report.txt
+report=$seeds/report.txt
 printf '%-11s %12s %9s %7s %8s %7s  %s\n' target executions exec/s cov ft corpus result >"$report"
 for t in "${targets[@]}"; do
     corpus=$BUILD/corpus/$t
     art=$BUILD/artifacts/$t
     log=$BUILD/logs/$t.log
-    mkdir -p "$corpus" "$art" "$BUILD/logs" "$TOP/tests/fuzz/seeds/$t" "$BUILD/seeds/$t"
+    mkdir -p "$corpus" "$art" "$BUILD/logs" "$seeds/$t"
+    hand=()
+    [[ -d $TOP/tests/fuzz/seeds/$t ]] && hand=("$TOP/tests/fuzz/seeds/$t")
     before=$(find "$art" -type f | wc -l)
     dict=$(dict_for "$t")
     args=(-max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=5
@@ -142,7 +146,7 @@ for t in "${targets[@]}"; do
     rc=0
     # stdin from /dev/null: a kubeconfig may name /dev/stdin as a file.
     timeout $((SECONDS_EACH + 120)) "$BUILD/bin/fuzz_$t" "${args[@]}" "$corpus" \
-        "$TOP/tests/fuzz/seeds/$t" "$BUILD/seeds/$t" </dev/null >"$log" 2>&1 || rc=$?
+        "${hand[@]}" "$seeds/$t" </dev/null >"$log" 2>&1 || rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n1)
     last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -n1 || true)
@@ -162,6 +166,7 @@ for t in "${targets[@]}"; do
 done
 echo
 cat "$report"
+cp "$report" "$BUILD/logs/last-report.txt"
 if [[ $failed -ne 0 ]]; then
     echo "fuzz.sh: a target failed; inputs are in $BUILD/artifacts/<target>/" >&2
     exit 1

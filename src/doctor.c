@@ -1133,49 +1133,19 @@ int doctor_check_snapshot(const struct wva_snapshot *snap, const struct wva_sett
 
 /* ---- live collection -------------------------------------------------- */
 
-static const char *env_lookup(const char *name)
-{
-    return getenv(name);
-}
-
-static double wall_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The main ConfigMap before the snapshot: it says where to look.  Absent
  * is fine; forbidden is tolerated (the Permissions check reports it). */
 static int read_main_configmap(struct kube_client *kc, const struct wva_settings *s,
                                struct wva_kvlist *out, struct wva_error *err)
 {
-    struct wva_strbuf path = WVA_STRBUF_INIT;
     struct kube_status status = {0};
-    json_object *cm = NULL, *data;
-    char *ns = http_escape(s->system_namespace), *name = http_escape(s->config_map_name);
-    int rc = 0;
 
-    wva_strbuf_addf(&path, "/api/v1/namespaces/%s/configmaps/%s", ns, name);
-    if (kube_get(kc, wva_strbuf_str(&path), &cm, &status, err) != 0) {
-        if (status.code == 403)
-            log_event(WVA_LOG_WARN, "main ConfigMap cannot be read", "error", err->msg, NULL);
-        rc = status.code == 404 || status.code == 403 ? 0 : -1;
-        goto out;
-    }
-    if (json_object_object_get_ex(cm, "data", &data) && json_object_is_type(data, json_type_object)) {
-        json_object_object_foreach(data, key, value) {
-            if (json_object_is_type(value, json_type_string))
-                wva_kvlist_set(out, key, json_object_get_string(value));
-        }
-    }
-out:
-    json_object_put(cm);
-    free(ns);
-    free(name);
-    wva_strbuf_release(&path);
-    return rc;
+    if (kube_get_configmap_data(kc, s->system_namespace, s->config_map_name, out, &status,
+                                err) == 0)
+        return 0;
+    if (status.code == 403)
+        log_event(WVA_LOG_WARN, "main ConfigMap cannot be read", "error", err->msg, NULL);
+    return status.code == 404 || status.code == 403 ? 0 : -1;
 }
 
 static int review_access(struct kube_client *kc, const struct permission *p, const char *ns,
@@ -1417,7 +1387,7 @@ static int collect_live(struct wva_settings *s, struct doctor_report *out, struc
     bool cluster_wide = false;
     int rc = EXIT_USAGE;
 
-    if (settings_resolve_bootstrap(s, env_lookup, NULL, err) != 0)
+    if (settings_resolve_bootstrap(s, settings_getenv, NULL, err) != 0)
         goto out;
     if (kube_config_load(s->kubeconfig, getenv("WVA_SERVICEACCOUNT_DIR"), &cfg, err) != 0)
         goto out;
@@ -1429,13 +1399,13 @@ static int collect_live(struct wva_settings *s, struct doctor_report *out, struc
         wva_error_prefix(err, "cannot read the main ConfigMap: ");
         goto out;
     }
-    if (settings_resolve(s, env_lookup, NULL, &main_cm, err) != 0) {
+    if (settings_resolve(s, settings_getenv, NULL, &main_cm, err) != 0) {
         rc = EXIT_USAGE;
         goto out;
     }
     if (fetch_cluster(kc, s, &snap, &facts, &cluster_wide, err) != 0)
         goto out;
-    facts.now = wall_now();
+    facts.now = values_epoch_now();
     if (!snap->captured_at_epoch)
         snap->captured_at_epoch = floor(facts.now);
     collect_prometheus(s, snap, &facts);

@@ -548,7 +548,7 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
-/* Run an INSERT once; SQLITE_OK when it wrote its row. */
+/* Run a writing statement once; SQLITE_OK when it completed. */
 static int step_insert(sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
@@ -758,6 +758,36 @@ out:
         exec_sql(h, "ROLLBACK");
     free(snapshot_json);
     return rc;
+}
+
+int history_prune(struct history *h, double before, int64_t keep_newest, int64_t *deleted,
+                  struct wva_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (!h || keep_newest < 0) {
+        wva_error_set(err, "history: cannot prune without a store or with a negative count");
+        return -1;
+    }
+    rc = sqlite3_prepare_v2(h->db,
+                            "DELETE FROM runs WHERE captured_at_epoch < ?1 AND id NOT IN "
+                            "(SELECT id FROM runs ORDER BY id DESC LIMIT ?2)", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_double(st, 1, before);
+        sqlite3_bind_int64(st, 2, keep_newest);
+        /* One statement is one transaction: the cascade is all or nothing. */
+        rc = step_insert(st);
+    }
+    if (rc != SQLITE_OK) {
+        rc = store_error(h, rc, err, "cannot delete old runs");
+        sqlite3_finalize(st);
+        return rc;
+    }
+    if (deleted)
+        *deleted = sqlite3_changes64(h->db);
+    sqlite3_finalize(st);
+    return 0;
 }
 
 /* ---- the stabilization window ---- */

@@ -827,3 +827,28 @@ out:
     free(tracked);
     return rc;
 }
+
+int kube_get_configmap_data(struct kube_client *c, const char *ns, const char *name,
+                            struct wva_kvlist *data, struct kube_status *status,
+                            struct wva_error *err)
+{
+    struct wva_strbuf path = WVA_STRBUF_INIT;
+    json_object *cm = NULL, *values;
+    char *ns_escaped = http_escape(ns), *name_escaped = http_escape(name);
+    int rc;
+
+    wva_strbuf_addf(&path, "/api/v1/namespaces/%s/configmaps/%s", ns_escaped, name_escaped);
+    rc = kube_get(c, wva_strbuf_str(&path), &cm, status, err);
+    if (rc == 0 && json_object_object_get_ex(cm, "data", &values) &&
+        json_object_is_type(values, json_type_object)) {
+        json_object_object_foreach(values, key, value) {
+            if (json_object_is_type(value, json_type_string))
+                wva_kvlist_set(data, key, json_object_get_string(value));
+        }
+    }
+    json_object_put(cm);
+    free(ns_escaped);
+    free(name_escaped);
+    wva_strbuf_release(&path);
+    return rc;
+}

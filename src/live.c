@@ -44,47 +44,16 @@ struct live {
     bool scheduled;
 };
 
-static const char *env_lookup(const char *name)
-{
-    return getenv(name);
-}
-
-static double wall_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The main ConfigMap decides settings (and so what to read), so it is read
  * on its own before the snapshot.  Absent is fine; unreadable is not. */
 static int read_main_configmap(struct live *l, struct wva_error *err)
 {
-    struct wva_strbuf path = WVA_STRBUF_INIT;
     struct kube_status status = {0};
-    json_object *cm = NULL, *data;
-    char *ns = http_escape(l->s->system_namespace);
-    char *name = http_escape(l->s->config_map_name);
-    int rc = 0;
 
-    wva_strbuf_addf(&path, "/api/v1/namespaces/%s/configmaps/%s", ns, name);
-    if (kube_get(l->kube, wva_strbuf_str(&path), &cm, &status, err) != 0) {
-        rc = status.code == 404 ? 0 : -1;
-        goto out;
-    }
-    if (json_object_object_get_ex(cm, "data", &data) && json_object_is_type(data, json_type_object)) {
-        json_object_object_foreach(data, key, value) {
-            if (json_object_is_type(value, json_type_string))
-                wva_kvlist_set(&l->main_configmap, key, json_object_get_string(value));
-        }
-    }
-out:
-    json_object_put(cm);
-    free(ns);
-    free(name);
-    wva_strbuf_release(&path);
-    return rc;
+    if (kube_get_configmap_data(l->kube, l->s->system_namespace, l->s->config_map_name,
+                                &l->main_configmap, &status, err) != 0)
+        return status.code == 404 ? 0 : -1;
+    return 0;
 }
 
 static int write_snapshot(const struct wva_snapshot *snap, const char *path,
@@ -163,10 +132,10 @@ static int run_cycle(struct live *l)
         prometheus_failed = true;
     }
     settings_export(s, &snap->settings);
-    values_format_rfc3339(wall_now(), ts, sizeof(ts));
+    values_format_rfc3339(values_epoch_now(), ts, sizeof(ts));
     if (!snap->captured_at) {
         snap->captured_at = wva_xstrdup(ts);
-        snap->captured_at_epoch = floor(wall_now());
+        snap->captured_at_epoch = floor(values_epoch_now());
     }
 
     plan = engine_plan(snap, s, s->dry_run ? "dry-run" : "live", NULL, NULL, &err);
@@ -179,7 +148,7 @@ static int run_cycle(struct live *l)
         log_event(WVA_LOG_WARN, "snapshot not recorded", "error", err.msg, NULL);
     print_plan(plan, s);
 
-    if (!s->dry_run && wall_now() >= l->deadline) {
+    if (!s->dry_run && values_epoch_now() >= l->deadline) {
         log_event(WVA_LOG_ERROR, "run deadline (WVA_RUN_DEADLINE) passed before applying; "
                   "nothing applied", NULL);
         rc = EXIT_RUNTIME;
@@ -189,7 +158,7 @@ static int run_cycle(struct live *l)
     act.dry_run = s->dry_run;
     act.actuation = s->actuation;
     act.interval_seconds = s->global_opt_interval;
-    act.now = wall_now();
+    act.now = values_epoch_now();
     if (actuate_plan(l->kube, snap, plan, &act, &report, &err) != 0) {
         log_event(WVA_LOG_ERROR, "cannot apply the plan", "error", err.msg, NULL);
         rc = EXIT_RUNTIME;
@@ -250,14 +219,14 @@ static void on_deadline(int sig)
 int live_run(struct wva_settings *s)
 {
     struct live l = {.s = s};
-    double started = wall_now();
+    double started = values_epoch_now();
     struct wva_error err = {{0}};
     struct lease lease = {0};
     bool have_lease = false;
     int rc;
 
     l.scheduled = !s->once;
-    if (settings_resolve_bootstrap(s, env_lookup, NULL, &err) != 0) {
+    if (settings_resolve_bootstrap(s, settings_getenv, NULL, &err) != 0) {
         log_event(WVA_LOG_ERROR, "invalid configuration", "error", err.msg, NULL);
         return EXIT_USAGE;
     }
@@ -272,7 +241,7 @@ int live_run(struct wva_settings *s)
         rc = EXIT_RUNTIME;
         goto out;
     }
-    if (settings_resolve(s, env_lookup, NULL, &l.main_configmap, &err) != 0) {
+    if (settings_resolve(s, settings_getenv, NULL, &l.main_configmap, &err) != 0) {
         log_event(WVA_LOG_ERROR, "invalid configuration", "error", err.msg, NULL);
         rc = EXIT_USAGE;
         goto out;
@@ -303,7 +272,7 @@ int live_run(struct wva_settings *s)
             /* Long enough for a sub-minute run's cycles (about a minute),
              * short enough that a crashed run does not block for long. */
             .duration_seconds = fmax(180, 2 * s->global_opt_interval),
-            .now = wall_now(),
+            .now = values_epoch_now(),
         };
         enum lease_outcome got = lease_acquire(l.kube, &lo, &lease, &err);
         if (got == LEASE_ERROR) {
@@ -329,7 +298,7 @@ int live_run(struct wva_settings *s)
         cycles = (int)floor(60.0 / s->global_opt_interval);
     rc = EXIT_OK;
     for (int k = 0; k < cycles; k++) {
-        double start = wall_now();
+        double start = values_epoch_now();
         /* A cycle needs time to finish: do not start one in the last
          * moments before the deadline. */
         if (k > 0 && start >= l.deadline - fmin(s->global_opt_interval, 10)) {
@@ -341,14 +310,14 @@ int live_run(struct wva_settings *s)
         if (cycle_rc > rc || cycle_rc == EXIT_RUNTIME)
             rc = cycle_rc;
         if (k + 1 < cycles) {
-            double wait = s->global_opt_interval - (wall_now() - start);
+            double wait = s->global_opt_interval - (values_epoch_now() - start);
             if (wait > 0)
                 usleep((useconds_t)(wait * 1e6));
         }
     }
 
 out:
-    if (have_lease && lease_release(l.kube, &lease, rc != EXIT_RUNTIME, wall_now(), &err) != 0)
+    if (have_lease && lease_release(l.kube, &lease, rc != EXIT_RUNTIME, values_epoch_now(), &err) != 0)
         log_event(WVA_LOG_WARN, "cannot release the run lock (Lease)", "error", err.msg, NULL);
     lease_free(&lease);
     alarm(0);

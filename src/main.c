@@ -12,6 +12,7 @@
 #endif
 
 #include "config.h"
+#include "wva/doctor.h"
 #include "wva/engine.h"
 #include "wva/live.h"
 #include "wva/log.h"
@@ -128,6 +129,9 @@ int main(int argc, char **argv)
             break;
         }
         rc = live_run(&s);
+        break;
+    case WVA_CMD_DOCTOR:
+        rc = doctor_main(&s);
         break;
     default:
         log_event(WVA_LOG_ERROR, "this command is not available in this build yet", NULL);

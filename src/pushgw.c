@@ -21,7 +21,7 @@
 
 /* The push happens after the cluster was written: a slow or dead
  * Pushgateway must not hold the run (and the Lease) for long. */
-#define PUSHGW_TIMEOUT_MS 10000L
+#define PUSHGW_TIMEOUT_MS 5000L
 #define PUSHGW_CONNECT_TIMEOUT_MS 3000L
 #define PUSHGW_MAX_RETRIES 2
 #define PUSHGW_MAX_RETRY_WAIT_MS 2000L

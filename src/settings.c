@@ -336,6 +336,11 @@ const char *settings_key(enum wva_setting id)
     return setting_defs[id].key;
 }
 
+const char *settings_getenv(const char *name)
+{
+    return getenv(name);
+}
+
 const char *settings_source_name(enum wva_source src)
 {
     switch (src) {

@@ -75,7 +75,7 @@
 #define KELLEY_STALL 5
 #define MAX_VERTEX_ROUNDS 20
 #define TIE_TOL 1e-9
-#define TIE_PRICE_REL 1e-4
+#define TIE_PRICE_REL 1e-5
 
 /* Lives in solver_run's frame (not in the frame that calls setjmp), so
  * its contents are well defined after the longjmp. */
@@ -1016,7 +1016,11 @@ static int vertex_master(struct work *w, int all_bases)
     glp_load_matrix(lp, nnz, d->ia, d->ja, d->ar);
     init_simplex(&parm, GLP_OFF);
     parm.meth = GLP_PRIMAL;
+    if (getenv("XP_VM_DUAL")) parm.meth = GLP_DUALP;
+    if (getenv("XP_VM_PRE")) parm.presolve = GLP_ON;
+    double tvm = now_seconds();
     ok = solved(lp, glp_simplex(lp, &parm)) && glp_get_status(lp) == GLP_OPT;
+    if (getenv("XP_DEBUG")) fprintf(stderr, "vm simplex %.4f it %d\n", now_seconds() - tvm, glp_get_it_cnt(lp));
     if (getenv("XP_DEBUG")) { fprintf(stderr, "vertex master rows %d cols %d ok %d obj %.12g\n", rows, cols, ok, glp_get_obj_val(lp)); for (size_t a = 0; a < na; a++) fprintf(stderr, " lam %g -> %g\n", d->lambda[a], d->master_row[a] ? -glp_get_row_dual(lp, d->master_row[a]) : 0); }
     if (ok) {
         for (size_t a = 0; a < na; a++)

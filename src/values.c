@@ -480,6 +480,14 @@ bad:
     return -1;
 }
 
+double values_epoch_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void values_format_rfc3339(double epoch, char *buf, size_t size)
 {
     struct tm tm;

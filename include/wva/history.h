@@ -89,6 +89,16 @@ int history_record_run(struct history *h, const struct wva_snapshot *snap,
                        double started, double finished, int exit_code, int64_t *run_id,
                        struct wva_error *err);
 
+/* Retention: delete the runs captured before `before` (epoch seconds),
+ * with everything recorded for them, but never the newest `keep_newest`
+ * runs.  Freed pages are reused by later runs, so a store pruned on a
+ * schedule stops growing.  *deleted (may be NULL) is the number of runs
+ * deleted.  Returns 0, HISTORY_DEGRADED or -1 with err as
+ * history_record_run().  Nothing calls it by default: how long to keep
+ * history is an operator's choice (see the README). */
+int history_prune(struct history *h, double before, int64_t keep_newest, int64_t *deleted,
+                  struct wva_error *err);
+
 /* Epoch seconds (capturedAt) of the newest *live* run captured strictly
  * before `before` that recommended a scale-up for the model (its
  * shouldScaleUp, or a variant of it with action scale-up); -1 when there is

@@ -98,6 +98,13 @@ int kube_create(struct kube_client *c, const char *path, const char *body, json_
 int kube_update(struct kube_client *c, const char *path, const char *body, json_object **out,
                 struct kube_status *status, struct wva_error *err);
 
+/* GET one ConfigMap and copy its string data into *data (appended).
+ * Returns 0, or -1 with status (404 = absent, 403 = forbidden, ...) and
+ * err; callers decide which failures they tolerate. */
+int kube_get_configmap_data(struct kube_client *c, const char *ns, const char *name,
+                            struct wva_kvlist *data, struct kube_status *status,
+                            struct wva_error *err);
+
 /* What kube_fetch_snapshot reads. */
 struct kube_fetch_options {
     const char *watch_namespace;    /* NULL or "" = all namespaces */

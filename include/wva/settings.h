@@ -168,6 +168,10 @@ void settings_describe_source(const struct wva_settings *s, enum wva_setting id,
  * ("1m0s", "1m30s", "2h0m0s", "500ms", "0s") into buf (>= 32 bytes). */
 void settings_format_duration(double seconds, char *buf, size_t size);
 
+/* getenv() with the signature settings_resolve() takes: the environment
+ * lookup of live runs. */
+const char *settings_getenv(const char *name);
+
 /* The effective non-secret settings, for a snapshot's "settings" object:
  * CONFIG_MAP_NAME, CONTROLLER_INSTANCE, GLOBAL_OPT_ENABLE,
  * GLOBAL_OPT_INTERVAL (Go syntax), POD_NAMESPACE, PROMETHEUS_BASE_URL (when

@@ -47,6 +47,9 @@ char *values_normalize_accelerator(const char *product);
  * +hh:mm offsets accepted) to seconds since the epoch. */
 int values_parse_rfc3339(const char *text, double *epoch, struct wva_error *err);
 
+/* The wall clock as seconds since the epoch (fractional). */
+double values_epoch_now(void);
+
 /* Seconds since the epoch to "YYYY-MM-DDTHH:MM:SSZ" in buf (>= 21 bytes). */
 void values_format_rfc3339(double epoch, char *buf, size_t size);
 

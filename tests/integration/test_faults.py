@@ -46,7 +46,7 @@ BIN = test_live.BIN
 SYSTEM_NS = test_live.SYSTEM_NS
 http = test_live.http
 
-BUSY = [(0.9, 9)]
+BUSY = [(0.76, 2)]
 IDLE3 = ms.IDLE3
 IDLE2 = [(0.20, 1), (0.30, 1)]
 

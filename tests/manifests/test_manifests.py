@@ -793,8 +793,16 @@ class Containerfile(unittest.TestCase):
         runtime = set(containerfile_stages()[1]["packages"])
         self.assertEqual(sorted(required - runtime), [], "libraries missing from the image")
         # Every runtime package is needed (ca-certificates: https to Prometheus).
-        self.assertEqual(sorted(runtime - required - {"ca-certificates"}), [],
-                         "runtime packages the binary does not link")
+        unused = runtime - required - {"ca-certificates"}
+        if "libsqlite3-0" in unused:
+            # The linker drops -lsqlite3 (--as-needed) until the history
+            # store is in the build; from then on it must be linked.
+            p = subprocess.run([BIN, "history", "runs", "--history", "sqlite:/nonexistent"],
+                               capture_output=True, text=True, timeout=30)
+            self.assertIn("not available in this build", p.stderr,
+                          "history is built in but SQLite is not linked")
+            unused.discard("libsqlite3-0")
+        self.assertEqual(sorted(unused), [], "runtime packages the binary does not link")
 
 
 # ---------------------------------------------------------------------------
@@ -1020,7 +1028,8 @@ class Live(unittest.TestCase):
     def test_limited_mode(self):
         run = self.need("limited_mode")
         self.assertExit(run, 0)
-        self.assertEqual(run["replicas"], 2)
+        # The cheap L4 variant grows up to its node's 4 GPUs, no further.
+        self.assertEqual(run["replicas"], 4)
         self.assertTrue([e for e in run["entries"] if e["path"] == "/api/v1/nodes"])
 
     def test_target_not_found_event(self):
@@ -1038,8 +1047,8 @@ class Live(unittest.TestCase):
         for line in run["proc"].stderr.splitlines():
             rec = json.loads(line)          # --log-format=json: every line is JSON
             if rec.get("level") in ("warn", "warning", "error"):
-                self.assertIn("http://", json.dumps(rec),
-                              "only the plain-http Prometheus warning: %s" % line)
+                self.assertRegex(rec.get("msg", ""), r"^Prometheus URL uses plain http",
+                                 "only the plain-http Prometheus warning: %s" % line)
         leases = [(e["verb"], e["status"]) for e in run["entries"] if e["resource"] == "leases"]
         self.assertIn(("create", 201), leases)
         self.assertIn(("update", 200), leases)
