@@ -24,6 +24,7 @@ fi
 # Live runs: the real (sanitized) binary against the Kubernetes API test
 # server and a real Prometheus on 127.0.0.1.
 WVA_BIN="$build/wva-optimizer" python3 "$top/tests/integration/test_live.py"
+WVA_BIN="$build/wva-optimizer" python3 "$top/tests/integration/test_pushgw.py"
 
 # Unit tests once more under valgrind memcheck, without the sanitizers
 # (they cannot be combined): no invalid access, no leak.

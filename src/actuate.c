@@ -732,6 +732,7 @@ static void record_variant(struct run *r, const struct wva_plan_variant *pv,
     struct out_condition *conds;
     size_t n;
     char *uid = NULL;
+    bool gone = false;
 
     if (!va) {
         log_event(WVA_LOG_WARN, "plan variant not in the snapshot; nothing written",
@@ -757,9 +758,13 @@ static void record_variant(struct run *r, const struct wva_plan_variant *pv,
         } else if (rc < 0) {
             res->status_failed = true;
             r->report->status_failed++;
+        } else {
+            gone = true;
         }
     }
-    if (res->scale == ACTUATE_SCALE_APPLIED)
+    /* No Event about a VA known to be deleted since the snapshot: it would
+     * outlive the object it describes. */
+    if (res->scale == ACTUATE_SCALE_APPLIED && !gone)
         scale_event(r, va, uid, pv, res);
     free(uid);
     free(conds);

@@ -583,8 +583,10 @@ static int insert_run(sqlite3_stmt *st, const struct wva_plan *plan, const struc
 {
     int64_t counts[4] = {0};
 
-    for (size_t i = 0; i < plan->variants_count; i++)
-        counts[plan->variants[i].action]++;
+    for (size_t i = 0; i < plan->variants_count; i++) {
+        if ((unsigned)plan->variants[i].action < 4)
+            counts[plan->variants[i].action]++;
+    }
     sqlite3_bind_double(st, 1, finite_or_zero(started));
     sqlite3_bind_double(st, 2, finite_or_zero(finished));
     bind_text(st, 3, plan->mode);

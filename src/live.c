@@ -28,6 +28,7 @@
 #include "wva/log.h"
 #include "wva/plan.h"
 #include "wva/prom_client.h"
+#include "wva/pushgw.h"
 #include "wva/snapshot.h"
 #include "wva/strbuf.h"
 #include "wva/values.h"
@@ -94,6 +95,34 @@ static void print_plan(const struct wva_plan *plan, const struct wva_settings *s
     free(text);
 }
 
+/* The cycle's metrics to the Pushgateway (SPEC section 7), whatever its
+ * outcome; plan is NULL when the cycle failed before planning.  Never in a
+ * dry run: under --actuation metrics the pushed wva_desired_replicas is what
+ * an HPA acts on.  Like every write, not after the run deadline.  A failed
+ * push is a warning, except under --actuation metrics where the push is the
+ * actuation: then nothing was applied. */
+static int push_metrics(struct live *l, const struct wva_plan *plan, int rc, double seconds)
+{
+    struct wva_error err = {{0}};
+
+    if (l->s->dry_run || !l->s->pushgateway || !l->s->pushgateway[0])
+        return rc;
+    if (values_epoch_now() >= l->deadline) {
+        log_event(WVA_LOG_WARN, "run deadline (WVA_RUN_DEADLINE) passed; metrics not pushed",
+                  NULL);
+        return l->s->actuation == WVA_ACTUATION_METRICS ? EXIT_RUNTIME : rc;
+    }
+    if (pushgw_push(l->s->pushgateway, l->s, plan, rc == EXIT_OK, seconds, &err) == 0)
+        return rc;
+    if (l->s->actuation == WVA_ACTUATION_METRICS) {
+        log_event(WVA_LOG_ERROR, "cannot publish the desired replicas; nothing applied",
+                  "error", err.msg, NULL);
+        return EXIT_RUNTIME;
+    }
+    log_event(WVA_LOG_WARN, "cannot push metrics to the Pushgateway", "error", err.msg, NULL);
+    return rc;
+}
+
 /* One cycle: snapshot, metrics, plan, apply.  Returns an exit code. */
 static int run_cycle(struct live *l)
 {
@@ -112,6 +141,7 @@ static int run_cycle(struct live *l)
     struct wva_plan *plan = NULL;
     struct wva_error err = {{0}};
     bool prometheus_failed = false;
+    double started = engine_now();
     int rc = EXIT_OK;
     char ts[32];
 
@@ -169,6 +199,7 @@ static int run_cycle(struct live *l)
     if (prometheus_failed)
         rc = EXIT_RUNTIME;
 out:
+    rc = push_metrics(l, plan, rc, engine_now() - started);
     actuate_report_free(&report);
     engine_metric_needs_free(&needs);
     plan_free(plan);

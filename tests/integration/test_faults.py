@@ -413,6 +413,20 @@ class FaultTest(unittest.TestCase):
             scale=("busy-l4", "idle-l4"), status=("busy-l4", "idle-l4")))
         self.assert_in_scope()
 
+    def test_api_403_on_status(self):
+        """RBAC forbids patching VA /status: the scale patches are applied,
+        the status writes fail: a partial failure (exit 3)."""
+        self.base()
+        self.s.admin("PUT", "/rbac", {"deny": ["patch variantautoscalings/status"]})
+        p = self.run_wva("--once", expect=3)
+        self.assertIn("status write failed", p.stderr)
+        self.assert_replicas(busy_l4=2, idle_l4=2)
+        status = [e["status"] for e in self.s.log() if e["subresource"] == "status"]
+        self.assertEqual(status, [403, 403])
+        self.assertEqual(self.write_set(ok_only=True), self.expected(
+            scale=("busy-l4", "idle-l4"), events=True))
+        self.assert_in_scope()
+
     def test_api_409_storm(self):
         """Every /scale patch conflicts: one re-read and one retry per
         Deployment, then held; not a failure (exit 0), nothing scaled."""
@@ -684,6 +698,30 @@ class FaultTest(unittest.TestCase):
                   if e["resource"] == "events"]
         self.assertNotIn("steady-l4", events)
         self.assert_in_scope(vas=("busy-l4", "idle-l4", "steady-l4"))
+
+    def test_va_deleted_mid_run_with_planned_scale(self):
+        """idle-l4's VA (planned 3 -> 2) is deleted after the snapshot.  The
+        scale phase comes before the status writes, so the deletion is seen
+        only at the status patch (404): the Deployment gets that one last
+        patch (the same race as any controller acting on a list; the next
+        run no longer sees the VA), but no status and no Event about the
+        deleted VA are written.  Exit 0."""
+        self.base()
+        path = "/objects/variantautoscalings/%s/idle-l4" % self.ns
+        self.prom.reset(hook=lambda: self.s.admin("DELETE", path))
+        p = self.run_wva("--once", expect=0)
+        self.assertIn("deleted since the snapshot", p.stderr)
+        self.assert_replicas(busy_l4=2, idle_l4=2)
+        events = [e["body"]["involvedObject"]["name"] for e in self.writes()
+                  if e["resource"] == "events"]
+        self.assertEqual(events, ["busy-l4"], "no Event about a deleted VA")
+        self.assertEqual(self.write_set(), self.expected(
+            scale=("busy-l4", "idle-l4"), status=("busy-l4", "idle-l4"), events=True))
+        self.assert_in_scope()
+        # The next run: the VA is gone, its Deployment is no longer touched.
+        self.s.admin("DELETE", "/log")
+        self.run_wva("--once", expect=0)
+        self.assertNotIn("idle-l4", {e["name"] for e in self.writes()})
 
     def test_deployment_scaled_by_someone_else_mid_run(self):
         """Someone scales busy-l4 to 5 after the snapshot: our patch gets 409,

@@ -15,6 +15,7 @@ Run: WVA_BIN=path/to/wva-optimizer python3 tests/integration/test_pushgw.py -v
 """
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -113,6 +114,10 @@ class PushServers(tl.Servers):
         if out.returncode != 0:
             raise RuntimeError("prometheus did not start: " + out.stderr[-2000:])
         self.prom_url = "http://127.0.0.1:%s" % out.stdout.strip().splitlines()[-1]
+
+    def stop(self):
+        super().stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def query(self, promql):
         """The series of an instant query: [(labels, value)]."""

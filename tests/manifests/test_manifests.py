@@ -411,6 +411,11 @@ class Rbac:
         return out
 
 
+# The permission only `doctor` uses: listing every ConfigMap for its
+# ConfigMapNames check.
+DOCTOR_ONLY = ("ClusterRole wva-optimizer", "", "configmaps", "list", None)
+
+
 def permission_of(grant, a):
     _, rule, origin = grant
     res = a["resource"] + ("/" + a["subresource"] if a["subresource"] else "")
@@ -647,6 +652,19 @@ class CronJobSpec(unittest.TestCase):
         self.assertEqual(pod["restartPolicy"], "Never")
         self.assertEqual(pod["serviceAccountName"], "wva-optimizer")
         self.assertTrue(find(BASE, "ServiceAccount", "wva-optimizer"))
+
+    def test_run_deadline_below_active_deadline(self):
+        """The program stops starting writes at WVA_RUN_DEADLINE; the Job
+        kills the pod at activeDeadlineSeconds, which must come later."""
+        cj, _, c = cronjob_container()
+        env = {e["name"]: e.get("value") for e in c["env"]}
+        p = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=30)
+        m = re.search(r"^  WVA_RUN_DEADLINE .*\(default (\d+)s\)", p.stdout, re.M)
+        self.assertTrue(m, "--help documents WVA_RUN_DEADLINE with its default")
+        deadline = int(m.group(1))
+        if "WVA_RUN_DEADLINE" in env:
+            deadline = int(re.fullmatch(r"(\d+)s", env["WVA_RUN_DEADLINE"]).group(1))
+        self.assertLess(deadline, cj["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"])
 
     def test_security_context_and_resources(self):
         _, pod, c = cronjob_container()
@@ -1091,11 +1109,18 @@ class Live(unittest.TestCase):
             self.assertTrue(run["entries"], name)
             self.check_allowed(name, run, limited if run["objs"] is LIMITED else base)
 
+    def doctor_available(self):
+        p = self.need("doctor")["proc"]
+        return not (p.returncode == 2 and "not available in this build" in p.stderr)
+
     def test_every_granted_verb_is_used(self):
         """Least privilege: each (rule, verb, resource, resourceName) is
-        needed by some run."""
+        needed by some run, `doctor` included."""
         used = {"base": set(), "limited": set()}
-        for name, run in self.scenario_runs():
+        runs = self.scenario_runs()
+        if self.doctor_available():
+            runs.append(("doctor", self.runs["doctor"]))
+        for name, run in runs:
             rbac = Rbac(run["objs"])
             for e in run["entries"]:
                 a = request_attributes(e["method"], e["path"], e.get("query", ""))
@@ -1104,8 +1129,14 @@ class Live(unittest.TestCase):
                 for g in rbac.matching(a):
                     used["limited" if run["objs"] is LIMITED else "base"].add(permission_of(g, a))
         granted_base = Rbac(BASE).permissions()
-        self.assertEqual(sorted(granted_base - used["base"], key=str), [],
-                         "granted but never used by a run")
+        unused = granted_base - used["base"]
+        if not self.doctor_available():
+            # Used by doctor only (its ConfigMapNames check).
+            self.assertEqual(unused, {DOCTOR_ONLY})
+            print("note: doctor is not in this build; %s not checked" % (DOCTOR_ONLY,),
+                  file=sys.stderr)
+            unused = set()
+        self.assertEqual(sorted(unused, key=str), [], "granted but never used by a run")
         extra = Rbac(LIMITED).permissions() - granted_base
         self.assertEqual(extra, {("ClusterRole wva-optimizer-nodes", "", "nodes", "list", None)})
         self.assertTrue(extra <= used["limited"])
@@ -1147,13 +1178,16 @@ class Live(unittest.TestCase):
         # (else its Permissions check fails on a correct install).
         reviews = [e for e in run["entries"] if e["resource"] == "selfsubjectaccessreviews"]
         self.assertTrue(reviews, "doctor checks its permissions")
+        not_granted = []
         for e in reviews:
             ra = e["body"]["spec"]["resourceAttributes"]
             a = {"nonresource": False, "verb": ra.get("verb", ""), "group": ra.get("group", ""),
                  "resource": ra.get("resource", ""), "subresource": ra.get("subresource", ""),
                  "namespace": ra.get("namespace", ""), "name": ra.get("name", "")}
-            self.assertTrue(base.matching(a), "doctor asks about a permission not granted: %s"
-                            % ra)
+            if not base.matching(a):
+                not_granted.append(ra)
+        self.assertEqual(not_granted, [], "doctor's Permissions check asks about permissions "
+                         "the manifests do not grant (and no run uses)")
 
 
 class RbacMatcher(unittest.TestCase):
@@ -1168,11 +1202,12 @@ class RbacMatcher(unittest.TestCase):
         self.assertTrue(ok("PATCH", "/apis/llmd.ai/v1alpha1/namespaces/a/variantautoscalings/v/status"))
         self.assertFalse(ok("PATCH", "/apis/llmd.ai/v1alpha1/namespaces/a/variantautoscalings/v"))
         self.assertTrue(ok("GET", "/api/v1/namespaces/a/configmaps/wva-saturation-config"))
-        self.assertFalse(ok("GET", "/api/v1/namespaces/a/configmaps/other"))
-        self.assertFalse(ok("GET", "/api/v1/namespaces/a/configmaps"))
-        self.assertFalse(ok("GET", "/api/v1/namespaces/a/configmaps/wva-variantautoscaling-config"))
-        self.assertTrue(ok("GET", "/api/v1/namespaces/%s/configmaps/wva-variantautoscaling-config"
+        self.assertTrue(ok("GET", "/api/v1/configmaps"))
+        self.assertFalse(ok("PUT", "/api/v1/namespaces/a/configmaps/wva-saturation-config"))
+        self.assertTrue(ok("GET", "/apis/coordination.k8s.io/v1/namespaces/%s/leases/x"
                            % SYSTEM_NS))
+        self.assertFalse(ok("GET", "/apis/coordination.k8s.io/v1/namespaces/a/leases/x"))
+        self.assertFalse(ok("GET", "/apis/coordination.k8s.io/v1/leases"))
         self.assertTrue(ok("POST", "/apis/coordination.k8s.io/v1/namespaces/%s/leases" % SYSTEM_NS))
         self.assertFalse(ok("POST", "/apis/coordination.k8s.io/v1/namespaces/a/leases"))
         self.assertFalse(ok("DELETE", "/apis/coordination.k8s.io/v1/namespaces/%s/leases/wva-optimizer"
@@ -1184,6 +1219,28 @@ class RbacMatcher(unittest.TestCase):
         self.assertTrue(ok("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"))
         self.assertTrue(ok("GET", "/version"))
         self.assertFalse(ok("GET", "/metrics"))
+
+    def test_rule_fields(self):
+        a = request_attributes("GET", "/api/v1/namespaces/a/configmaps/x")
+        self.assertTrue(rule_allows({"apiGroups": [""], "resources": ["configmaps"],
+                                     "resourceNames": ["x"], "verbs": ["get"]}, a))
+        self.assertFalse(rule_allows({"apiGroups": [""], "resources": ["configmaps"],
+                                      "resourceNames": ["y"], "verbs": ["get"]}, a))
+        self.assertFalse(rule_allows({"apiGroups": [""], "resources": ["configmaps"],
+                                      "resourceNames": ["x"], "verbs": ["list"]},
+                                     request_attributes("GET", "/api/v1/namespaces/a/configmaps")))
+        self.assertFalse(rule_allows({"apiGroups": ["apps"], "resources": ["configmaps"],
+                                      "verbs": ["get"]}, a))
+        self.assertTrue(rule_allows({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, a))
+        scale = request_attributes("PATCH", "/apis/apps/v1/namespaces/a/deployments/d/scale")
+        self.assertTrue(rule_allows({"apiGroups": ["apps"], "resources": ["*/scale"],
+                                     "verbs": ["patch"]}, scale))
+        self.assertFalse(rule_allows({"apiGroups": ["apps"], "resources": ["deployments"],
+                                      "verbs": ["patch"]}, scale))
+        ns = request_attributes("GET", "/api/v1/namespaces/team-a")
+        self.assertEqual((ns["resource"], ns["namespace"], ns["name"], ns["verb"]),
+                         ("namespaces", "team-a", "team-a", "get"))
+        self.assertEqual(request_attributes("GET", "/api/v1/pods", "watch=true")["verb"], "watch")
 
     def test_bindings_name_the_service_account(self):
         other = Rbac(BASE, sa=("default", "wva-optimizer"))
