@@ -277,6 +277,12 @@ int live_run(struct wva_settings *s)
         rc = EXIT_USAGE;
         goto out;
     }
+    if (s->actuation == WVA_ACTUATION_METRICS && (!s->pushgateway || !s->pushgateway[0])) {
+        log_event(WVA_LOG_ERROR, "--actuation metrics publishes the desired replicas through "
+                  "the Pushgateway: set --pushgateway or WVA_PUSHGATEWAY_URL", NULL);
+        rc = EXIT_USAGE;
+        goto out;
+    }
     l.deadline = started + s->run_deadline;
     signal(SIGALRM, on_deadline);
     alarm((unsigned)ceil(s->run_deadline) + DEADLINE_GRACE_SECONDS);

@@ -359,6 +359,13 @@ class LiveTest(unittest.TestCase):
         self.assertEqual([e for e in self.s.writes() if e["resource"] != "leases"], [])
         self.assertEqual(self.deployment("m-l4")["spec"]["replicas"], 1)
 
+    def test_metrics_actuation_needs_a_pushgateway(self):
+        c = self.two_variant_model([(0.9, 9)], [(0.9, 9)])
+        self.s.load(c)
+        p = self.run_wva("--once", "--actuation", "metrics", expect=2)
+        self.assertIn("Pushgateway", p.stderr)
+        self.assertEqual(self.s.writes(), [])
+
     def test_dry_run_writes_nothing(self):
         c = self.two_variant_model([(0.9, 9)], [(0.9, 9)])
         self.s.load(c)
