@@ -74,7 +74,6 @@ static const struct permission permissions[] = {
     {"list", "llmd.ai", "variantautoscalings", NULL, PERM_WORKLOAD, false},
     {"patch", "llmd.ai", "variantautoscalings", "status", PERM_WORKLOAD, false},
     {"list", "apps", "deployments", NULL, PERM_WORKLOAD, false},
-    {"get", "apps", "deployments", NULL, PERM_WORKLOAD, false},
     {"get", "apps", "deployments", "scale", PERM_WORKLOAD, false},
     {"patch", "apps", "deployments", "scale", PERM_WORKLOAD, false},
     {"list", "", "pods", NULL, PERM_WORKLOAD, false},

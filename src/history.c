@@ -1587,3 +1587,33 @@ int history_command(const struct wva_settings *s)
     history_close(h);
     return rc;
 }
+
+struct history *history_open_for_run(const char *dsn)
+{
+    struct history *h = NULL;
+    struct wva_error err = {{0}};
+    int rc;
+
+    if (!dsn || !dsn[0])
+        return NULL;
+    rc = history_open_ex(dsn, 0, &h, &err);
+    if (rc != 0)
+        log_event(rc == HISTORY_DEGRADED ? WVA_LOG_WARN : WVA_LOG_ERROR,
+                  "history store unavailable; this run is not recorded", "error", err.msg, NULL);
+    return h;
+}
+
+void history_record_or_log(struct history *h, const struct wva_snapshot *snap,
+                           const struct wva_plan *plan, const struct actuate_report *report,
+                           double started, double finished, int exit_code)
+{
+    struct wva_error err = {{0}};
+    int rc;
+
+    if (!h || !plan)
+        return;
+    rc = history_record_run(h, snap, plan, report, started, finished, exit_code, NULL, &err);
+    if (rc != 0)
+        log_event(rc == HISTORY_DEGRADED ? WVA_LOG_WARN : WVA_LOG_ERROR,
+                  "run not recorded in the history store", "error", err.msg, NULL);
+}

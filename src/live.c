@@ -20,6 +20,7 @@
 
 #include "wva/actuate.h"
 #include "wva/engine.h"
+#include "wva/history.h"
 #include "wva/http.h"
 #include "wva/kube_client.h"
 #include "wva/kubeconfig.h"
@@ -37,6 +38,7 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
 
 struct live {
     struct wva_settings *s;
+    struct history *history;    /* NULL without a (usable) store */
     double deadline;            /* epoch seconds: no new work starts after it */
     struct kube_config kube_cfg;
     struct kube_client *kube;
@@ -140,8 +142,9 @@ static int run_cycle(struct live *l)
     struct actuate_report report = {0};
     struct wva_plan *plan = NULL;
     struct wva_error err = {{0}};
-    bool prometheus_failed = false;
-    double started = engine_now();
+    struct engine_history hook;
+    bool prometheus_failed = false, actuated = false;
+    double started = engine_now(), started_wall = values_epoch_now();
     int rc = EXIT_OK;
     char ts[32];
 
@@ -168,7 +171,8 @@ static int run_cycle(struct live *l)
         snap->captured_at_epoch = floor(values_epoch_now());
     }
 
-    plan = engine_plan(snap, s, s->dry_run ? "dry-run" : "live", NULL, NULL, &err);
+    history_engine_hook(l->history, snap->captured_at_epoch, &hook);
+    plan = engine_plan(snap, s, s->dry_run ? "dry-run" : "live", &hook, NULL, &err);
     if (!plan) {
         log_event(WVA_LOG_ERROR, "optimization failed; nothing applied", "error", err.msg, NULL);
         rc = EXIT_RUNTIME;
@@ -194,12 +198,15 @@ static int run_cycle(struct live *l)
         rc = EXIT_RUNTIME;
         goto out;
     }
+    actuated = true;
     if (actuate_report_failures(&report) > 0)
         rc = EXIT_PARTIAL;
     if (prometheus_failed)
         rc = EXIT_RUNTIME;
 out:
     rc = push_metrics(l, plan, rc, engine_now() - started);
+    history_record_or_log(l->history, snap, plan, actuated && !s->dry_run ? &report : NULL,
+                          started_wall, values_epoch_now(), rc);
     actuate_report_free(&report);
     engine_metric_needs_free(&needs);
     plan_free(plan);
@@ -283,6 +290,11 @@ int live_run(struct wva_settings *s)
         rc = EXIT_USAGE;
         goto out;
     }
+    if (s->history && history_check_dsn(s->history, &err) != 0) {
+        log_event(WVA_LOG_ERROR, "invalid configuration", "error", err.msg, NULL);
+        rc = EXIT_USAGE;
+        goto out;
+    }
     l.deadline = started + s->run_deadline;
     signal(SIGALRM, on_deadline);
     alarm((unsigned)ceil(s->run_deadline) + DEADLINE_GRACE_SECONDS);
@@ -328,6 +340,8 @@ int live_run(struct wva_settings *s)
         have_lease = true;
     }
 
+    l.history = history_open_for_run(s->history);
+
     /* Sub-minute intervals: several cycles, that far apart, until the next
      * minute's run is due. */
     int cycles = 1;
@@ -358,6 +372,7 @@ out:
         log_event(WVA_LOG_WARN, "cannot release the run lock (Lease)", "error", err.msg, NULL);
     lease_free(&lease);
     alarm(0);
+    history_close(l.history);
     prom_client_free(l.prom);
     kube_client_free(l.kube);
     kube_config_free(&l.kube_cfg);

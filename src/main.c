@@ -14,11 +14,13 @@
 #include "config.h"
 #include "wva/doctor.h"
 #include "wva/engine.h"
+#include "wva/history.h"
 #include "wva/live.h"
 #include "wva/log.h"
 #include "wva/plan.h"
 #include "wva/settings.h"
 #include "wva/snapshot.h"
+#include "wva/values.h"
 
 enum exit_code {
     EXIT_OK = 0,
@@ -56,7 +58,9 @@ static int run_replay(struct wva_settings *s)
     struct wva_plan *plan = NULL;
     struct wva_error err = {{0}};
     struct engine_timings t = {0};
-    double start = engine_now(), parsed;
+    struct engine_history hook;
+    struct history *history = NULL;
+    double start = engine_now(), parsed, started = values_epoch_now();
     int rc = EXIT_USAGE;
 
     if (snapshot_load_file(s->from_file, &snap, &err) != 0) {
@@ -70,7 +74,13 @@ static int run_replay(struct wva_settings *s)
         log_event(WVA_LOG_ERROR, "invalid configuration", "error", err.msg, NULL);
         goto out;
     }
-    plan = engine_plan(snap, s, s->dry_run ? "dry-run" : "replay", NULL, &t, &err);
+    if (s->history && history_check_dsn(s->history, &err) != 0) {
+        log_event(WVA_LOG_ERROR, "invalid configuration", "error", err.msg, NULL);
+        goto out;
+    }
+    history = history_open_for_run(s->history);
+    history_engine_hook(history, snap->captured_at_epoch, &hook);
+    plan = engine_plan(snap, s, s->dry_run ? "dry-run" : "replay", &hook, &t, &err);
     if (!plan) {
         log_event(WVA_LOG_ERROR, "optimization failed", "error", err.msg, NULL);
         rc = EXIT_RUNTIME;
@@ -91,7 +101,9 @@ static int run_replay(struct wva_settings *s)
                 plan->models_count, analyzed);
     }
     rc = EXIT_OK;
+    history_record_or_log(history, snap, plan, NULL, started, values_epoch_now(), rc);
 out:
+    history_close(history);
     plan_free(plan);
     snapshot_free(snap);
     return rc;
@@ -129,6 +141,15 @@ int main(int argc, char **argv)
             break;
         }
         rc = live_run(&s);
+        break;
+    case WVA_CMD_HISTORY:
+        if (settings_resolve_bootstrap(&s, settings_getenv, NULL, &err) != 0 ||
+            settings_resolve(&s, settings_getenv, NULL, NULL, &err) != 0) {
+            log_event(WVA_LOG_ERROR, "invalid configuration", "error", err.msg, NULL);
+            rc = EXIT_USAGE;
+            break;
+        }
+        rc = history_command(&s);
         break;
     case WVA_CMD_DOCTOR:
         rc = doctor_main(&s);

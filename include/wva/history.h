@@ -89,6 +89,17 @@ int history_record_run(struct history *h, const struct wva_snapshot *snap,
                        double started, double finished, int exit_code, int64_t *run_id,
                        struct wva_error *err);
 
+/* For the runs themselves, which a history problem must never fail: open
+ * the store named by dsn (NULL or "" = none) and return it, or log why not
+ * (a warning when degraded, an error otherwise) and return NULL. */
+struct history *history_open_for_run(const char *dsn);
+
+/* history_record_run() for the runs: failures are logged (a warning when
+ * degraded), never returned.  h NULL or plan NULL records nothing. */
+void history_record_or_log(struct history *h, const struct wva_snapshot *snap,
+                           const struct wva_plan *plan, const struct actuate_report *report,
+                           double started, double finished, int exit_code);
+
 /* Retention: delete the runs captured before `before` (epoch seconds),
  * with everything recorded for them, but never the newest `keep_newest`
  * runs.  Freed pages are reused by later runs, so a store pruned on a

@@ -49,6 +49,9 @@ http = test_live.http
 BUSY = [(0.76, 2)]
 IDLE3 = ms.IDLE3
 IDLE2 = [(0.20, 1), (0.30, 1)]
+WVA_CONFIGMAPS = ("wva-variantautoscaling-config", "wva-saturation-config",
+                  "wva-saturation-scaling-config", "wva-scale-to-zero-config",
+                  "wva-model-scale-to-zero-config")
 
 
 class FakePrometheus:
@@ -239,10 +242,16 @@ class FaultTest(unittest.TestCase):
                 name = e["name"] or (e.get("body") or {}).get("metadata", {}).get("name")
                 self.assertEqual(name, "wva-optimizer", where)
             elif e["resource"] == "events":
-                self.assertEqual((e["verb"], e["namespace"]), ("create", self.ns), where)
+                self.assertEqual(e["verb"], "create", where)
                 inv = e["body"]["involvedObject"]
-                self.assertEqual(inv["kind"], "VariantAutoscaling", where)
-                self.assertIn(inv["name"], vas, where)
+                if inv["kind"] == "ConfigMap":
+                    # SPEC section 5: an invalid entry gets an Event on its ConfigMap.
+                    self.assertIn(e["namespace"], (self.ns, SYSTEM_NS), where)
+                    self.assertIn(inv["name"], WVA_CONFIGMAPS, where)
+                else:
+                    self.assertEqual(e["namespace"], self.ns, where)
+                    self.assertEqual(inv["kind"], "VariantAutoscaling", where)
+                    self.assertIn(inv["name"], vas, where)
             elif (e["resource"], e["subresource"]) == ("deployments", "scale"):
                 self.assertEqual((e["verb"], e["namespace"]), ("patch", self.ns), where)
                 self.assertIn(e["name"], vas, where)
@@ -258,6 +267,14 @@ class FaultTest(unittest.TestCase):
     def assert_replicas(self, **want):
         got = {k.replace("_", "-"): self.replicas(k.replace("_", "-")) for k in want}
         self.assertEqual(got, {k.replace("_", "-"): v for k, v in want.items()})
+
+    def assert_as_without_fault(self):
+        """The outcome of the control row: both scaled, both statuses, Events."""
+        self.assert_replicas(busy_l4=2, idle_l4=2)
+        self.assertEqual(self.write_set(ok_only=True), self.expected(
+            scale=("busy-l4", "idle-l4"), status=("busy-l4", "idle-l4"), events=True))
+        self.assertEqual(self.event_reasons(), ["ScaledDown", "ScaledUp"])
+        self.assert_in_scope()
 
     def assert_held(self):
         """Nothing scaled: both Deployments run what they ran."""
@@ -287,11 +304,10 @@ class FaultTest(unittest.TestCase):
     def test_00_no_fault(self):
         self.base()
         plan, _ = self.run_plan(expect=0)
-        self.assert_replicas(busy_l4=2, idle_l4=2)
-        self.assertEqual(self.write_set(), self.expected(
-            scale=("busy-l4", "idle-l4"), status=("busy-l4", "idle-l4"), events=True))
-        self.assertEqual(self.event_reasons(), ["ScaledDown", "ScaledUp"])
-        self.assert_in_scope()
+        self.assertEqual({v["name"]: v["action"] for v in plan["variants"]},
+                         {"busy-l4": "scale-up", "idle-l4": "scale-down"})
+        self.assertEqual(self.write_set(), self.write_set(ok_only=True), "no failed write")
+        self.assert_as_without_fault()
 
     # ======================================================================
     # Kubernetes API server faults.
@@ -320,10 +336,7 @@ class FaultTest(unittest.TestCase):
         slow = [e for e in self.s.log() if e.get("fault") == "delay"]
         self.assertGreaterEqual(len(slow), 10)
         self.assertGreaterEqual(time.time() - start, 0.3 * len(slow))
-        self.assert_replicas(busy_l4=2, idle_l4=2)
-        self.assertEqual(self.write_set(), self.expected(
-            scale=("busy-l4", "idle-l4"), status=("busy-l4", "idle-l4"), events=True))
-        self.assert_in_scope()
+        self.assert_as_without_fault()
 
     def test_api_500_transient(self):
         """Two 500s on the VA list: retried with backoff, then the run succeeds."""
@@ -334,8 +347,7 @@ class FaultTest(unittest.TestCase):
         lists = [e["status"] for e in self.s.log() if e["verb"] == "list"
                  and e["resource"] == "variantautoscalings"]
         self.assertEqual(lists, [500, 500, 200])
-        self.assert_replicas(busy_l4=2, idle_l4=2)
-        self.assert_in_scope()
+        self.assert_as_without_fault()
 
     def test_api_500_on_read(self):
         """The pod list keeps failing: the cluster cannot be read; exit 1,
@@ -381,8 +393,7 @@ class FaultTest(unittest.TestCase):
         lists = [e["status"] for e in self.s.log() if e["verb"] == "list"
                  and e["resource"] == "deployments"]
         self.assertEqual(lists, [429, 429, 200])
-        self.assert_replicas(busy_l4=2, idle_l4=2)
-        self.assert_in_scope()
+        self.assert_as_without_fault()
 
     def test_api_403_on_scale(self):
         """RBAC forbids patching deployments/scale: no retry, exit 3 (status
@@ -465,8 +476,7 @@ class FaultTest(unittest.TestCase):
         self.run_plan(expect=0)
         pods = [e.get("truncated", False) for e in self.s.log() if e["resource"] == "pods"]
         self.assertEqual(pods, [True, False])
-        self.assert_replicas(busy_l4=2, idle_l4=2)
-        self.assert_in_scope()
+        self.assert_as_without_fault()
 
     def test_api_wrong_content_type_on_read(self):
         """An HTML page (200, text/html) instead of the Deployment list: exit 1."""
@@ -490,6 +500,8 @@ class FaultTest(unittest.TestCase):
         self.assert_replicas(busy_l4=1, idle_l4=2)
         self.assertFalse(self.applied("busy-l4"))
         self.assertEqual(self.event_reasons(), ["ScaledDown"])
+        self.assertEqual(self.write_set(), self.expected(
+            scale=("busy-l4", "idle-l4"), status=("busy-l4", "idle-l4"), events=True))
         self.assert_in_scope()
 
     def test_api_gone_after_snapshot(self):
@@ -530,8 +542,7 @@ class FaultTest(unittest.TestCase):
         start = time.time()
         self.run_plan(expect=0)
         self.assertGreaterEqual(time.time() - start, 0.5 * len(self.prom.queries))
-        self.assert_replicas(busy_l4=2, idle_l4=2)
-        self.assert_in_scope()
+        self.assert_as_without_fault()
 
     def test_prometheus_error_envelope(self):
         """The queue query answers 422 {"status":"error"}: exit 1, both held."""
@@ -551,8 +562,7 @@ class FaultTest(unittest.TestCase):
         self.prom.reset(mode="error", status=503, count=1)
         self.run_plan(expect=0)
         self.assertEqual(self.prom.queries[0], self.prom.queries[1], "the same query again")
-        self.assert_replicas(busy_l4=2, idle_l4=2)
-        self.assert_in_scope()
+        self.assert_as_without_fault()
 
     def test_prometheus_nan_inf(self):
         """NaN KV usage on idle-l4's pods, +Inf queue on busy-l4's: the samples
@@ -599,7 +609,9 @@ class FaultTest(unittest.TestCase):
         self.assertNotEqual(actions["idle-l4"], "scale-down")
         self.assertGreaterEqual(self.replicas("busy-l4"), 3)
         self.assertEqual(actions["busy-l4"], "scale-up")
-        self.assertNotIn(("patch", "deployments/scale", self.ns, "idle-l4"), self.write_set())
+        self.assertEqual(self.write_set(), self.expected(
+            scale=("busy-l4",), status=("busy-l4", "idle-l4"), events=True))
+        self.assertEqual(self.event_reasons(), ["ScaledUp"])
         self.assert_in_scope()
 
     def test_prometheus_stale_series(self):
@@ -620,7 +632,7 @@ class FaultTest(unittest.TestCase):
         plan, _ = self.run_plan(expect=0)
         self.assertEqual(self.replicas("idle-l4"), 2, "no scale-down on a stale series")
         self.assertNotEqual(plan["variants"][0]["action"], "scale-down")
-        self.assertNotIn(("patch", "deployments/scale", self.ns, "idle-l4"), self.write_set())
+        self.assertEqual(self.write_set(), self.expected(status=("idle-l4",)))
         self.assert_in_scope(vas=("idle-l4",))
 
     # ======================================================================
@@ -643,9 +655,24 @@ class FaultTest(unittest.TestCase):
         self.assertIn("1.5", text)
         thresholds = {m["modelID"]: m["thresholds"]["kvCacheThreshold"] for m in plan["models"]}
         self.assertEqual(thresholds, {"busy": 0.8, "idle": 0.8})
-        self.assert_replicas(busy_l4=2, idle_l4=2)
-        self.assertEqual(self.write_set(), self.expected(
-            scale=("busy-l4", "idle-l4"), status=("busy-l4", "idle-l4"), events=True))
+        self.assert_as_without_fault()
+
+    def test_configmap_malformed_reported(self):
+        """SPEC section 5: an invalid entry is reported in the log (stderr),
+        as a plan warning, and as a Warning Event on the ConfigMap."""
+        c = ms.Cluster()
+        c.configmap(self.ns, "wva-saturation-config",
+                    {"default": "kvCacheThreshold: 1.5\n"})
+        self.base(cluster=c)
+        plan, p = self.run_plan(expect=0)
+        self.assertRegex("\n".join(plan["warnings"]),
+                         "%s/wva-saturation-config key default" % self.ns)
+        self.assertRegex(p.stderr, "level=warn.*wva-saturation-config.*1.5")
+        events = [e for e in self.s.admin("GET", "/objects/events?namespace=" + self.ns)["items"]
+                  if e["involvedObject"]["kind"] == "ConfigMap"]
+        self.assertEqual([(e["type"], e["involvedObject"]["name"]) for e in events],
+                         [("Warning", "wva-saturation-config")])
+        self.assertIn("1.5", events[0]["message"])
         self.assert_in_scope()
 
     def test_configmap_malformed_scale_to_zero(self):
@@ -658,8 +685,7 @@ class FaultTest(unittest.TestCase):
         plan, _ = self.run_plan(expect=0)
         self.assertRegex("\n".join(plan["warnings"]),
                          "%s/wva-scale-to-zero-config key default" % self.ns)
-        self.assert_replicas(busy_l4=2, idle_l4=2)
-        self.assert_in_scope()
+        self.assert_as_without_fault()
 
     def test_configmap_malformed_main(self):
         """GLOBAL_OPT_INTERVAL: often in the main ConfigMap: a configuration
