@@ -157,7 +157,7 @@ def run(req):
                 os.execvp(req["cmd"][0], req["cmd"])
             os.execvpe(req["cmd"][0], req["cmd"], env)
         except BaseException as e:
-            os.write(2, ("cannot run %s: %s\\n" % (req["cmd"][0], e)).encode())
+            os.write(2, ("cannot run %s: %s\n" % (req["cmd"][0], e)).encode())
         os._exit(127)
     os.close(out)
     os.close(err)
@@ -185,7 +185,7 @@ for line in sys.stdin:
         res = run(json.loads(line))
     except OSError as e:
         res = {"error": str(e)}
-    sys.stdout.write(json.dumps(res) + "\\n")
+    sys.stdout.write(json.dumps(res) + "\n")
     sys.stdout.flush()
 """
 

@@ -1,5 +1,6 @@
 #!/bin/sh
 # bench.sh - how fast is one optimization cycle at 100, 1,000 and 10,000 VAs?
+# With --live: how fast, how big and how chatty is one live run?
 #
 # Builds an optimized wva-optimizer out of tree in build-bench/ (unless
 # WVA_BIN names a binary to measure), generates --limited snapshots with
@@ -11,21 +12,40 @@
 # Usage: scripts/bench.sh [--quick] [--sizes "100 1000"] [--runs N]
 #                         [--seed S] [--json FILE] [--keep-plans DIR]
 #   --quick   100 and 1,000 VAs only (CI smoke)
+#
+# Live path: scripts/bench.sh --live [--quick] [--sizes "1000 10000"] [--runs N]
+#              [--namespaces 100] [--scrape-interval S] [--limited]
+#              [--no-refresh-run] [--keep]
+#              [--workdir DIR] [--json FILE]
+#   Runs the binary against tests/servers/kubeapi.py (N VAs over 100
+#   namespaces, 3 pods each) and a real Prometheus scraping
+#   tests/servers/vllm_exporter.py, with a steady load: one first run, then
+#   --runs steady-state `wva-optimizer --once` runs (default 3) measured for
+#   wall, CPU, peak RSS, API requests by verb and Prometheus queries, then a
+#   --snapshot-out run whose file is sized against the API's dump and
+#   replayed, and last one run made when every VA status is 5 intervals old
+#   (GLOBAL_OPT_INTERVAL=2s), which SPEC section 7 makes rewrite them all
+#   (scripts/bench_live.py does the work).  Default sizes 1,000 and 10,000;
+#   --quick 1,000 only.  Needs Debian's prometheus and openssl.
 # Environment: WVA_BIN (skip the build), BENCH_CACHE (snapshot cache dir),
 #   JOBS (make -j), PYTHON (default python3).
-# Exit status: 0 all runs succeeded; 1 a build, generation or run failed;
-# 2 usage error.
+# Exit status: 0 all runs succeeded; 1 a build, generation or run failed
+# (with --live also: a steady-state run wrote something other than the run
+# Lease, 10,000 VAs took >= 200 MB or >= 10 s, reads grew with VAs, or the
+# replay of --snapshot-out disagreed with the live plan); 2 usage error.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=$(cd "$here/.." && pwd)
 PYTHON=${PYTHON:-python3}
 
+live=0
 for arg in "$@"; do
     case $arg in
     -h|--help)
         awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
         exit 0 ;;
+    --live) live=1 ;;
     esac
 done
 
@@ -61,5 +81,13 @@ if [ ! -x "$WVA_BIN" ]; then
 fi
 
 : "${BENCH_CACHE:=$top_srcdir/build-bench/snapshots}"
+if [ "$live" = 1 ]; then
+    # Drop --live itself; everything else is bench_live.py's.
+    for arg in "$@"; do
+        shift
+        [ "$arg" = --live ] || set -- "$@" "$arg"
+    done
+    exec "$PYTHON" "$here/bench_live.py" --bin "$WVA_BIN" "$@"
+fi
 exec "$PYTHON" "$here/bench.py" --bin "$WVA_BIN" --cache "$BENCH_CACHE" \
     --generator "$here/gen_snapshot.py" "$@"

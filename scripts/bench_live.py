@@ -9,13 +9,18 @@ quickly) serving a steady load for every pod, and a real Prometheus
 (tests/servers/prometheus.sh) scraping them.  Then
 
   1. one first run `wva-optimizer --once` (it may write: VA status),
-  2. R steady-state runs, each measured: wall time and peak RSS from the
-     child's rusage (os.wait4), requests by verb from the API server's
+  2. R steady-state runs, each measured: wall time, CPU time and peak RSS
+     from the child's own rusage (os.wait4 in bench.py's launcher, so the
+     driver's size does not leak into ru_maxrss), a breakdown of the wall
+     time by phase (request log times), requests by verb from the API server's
      request log (admin DELETE /log before, GET /log after), Prometheus
      queries from Prometheus's own prometheus_http_requests_total,
   3. one run with --snapshot-out, whose file is compared in size with the
      API server's full dump (admin GET /dump) and replayed with --from-file:
-     the replay must give every variant the same target as the live run.
+     the replay must give every variant the same target as the live run,
+  4. (informational, --no-refresh-run skips it) one run made once every VA
+     status is 5 intervals old, with GLOBAL_OPT_INTERVAL=2s: SPEC section 7
+     has it rewrite every status although nothing changed.
 
 The load (kv 0.65, queue 1 on every pod, default thresholds) makes every
 model "hold": not shouldScaleUp (spare kv 0.15 >= 0.10) and not
@@ -31,18 +36,17 @@ Python 3 standard library only.
 """
 
 import argparse
+import calendar
 import collections
 import json
 import math
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -63,6 +67,7 @@ PODS_PER_SHARD = 2500   # one exporter renders ~2,500 pods in ~40 ms
 RSS_BUDGET_MB = 200.0
 WALL_BUDGET_S = 10.0
 BUDGET_FROM_VAS = 10000
+REFRESH_INTERVAL_S = 2
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 HANDLER_RE = re.compile(r'handler="([^"]*)"')
 VERBS = ("get", "list", "patch", "create", "update", "delete")
@@ -142,8 +147,9 @@ def make_cluster(vas, namespaces):
 class Servers:
     """kubeapi.py, sharded vllm_exporter.py and a real Prometheus for one size."""
 
-    def __init__(self, workdir, state, pods):
+    def __init__(self, workdir, state, pods, scrape_interval):
         self.dir = workdir
+        self.scrape_interval = scrape_interval
         self.procs = []
         self.files = []
         self.prom_dir = os.path.join(workdir, "prom")
@@ -205,12 +211,30 @@ class Servers:
         self.prom_url = "http://127.0.0.1:%s" % out.stdout.strip().splitlines()[-1]
         with open(os.path.join(self.prom_dir, "prometheus.pid")) as f:
             self.prom_pid = int(f.read().strip())
-        log("Prometheus %s scraping %d exporter(s), %d pods" % (
-            self.prom_url, len(self.exporters), len(pods)))
+        if self.scrape_interval != 1:
+            self.set_scrape_interval(self.scrape_interval)
+        log("Prometheus %s scraping %d exporter(s), %d pods, every %g s" % (
+            self.prom_url, len(self.exporters), len(pods), self.scrape_interval))
         self.wait_scrapes(2)
 
-    def wait_scrapes(self, n, timeout=60):
+    def set_scrape_interval(self, seconds):
+        """prometheus.sh scrapes every second; at 30,000 pods that keeps most
+        of a CPU busy (exporters rendering, Prometheus ingesting) beside the
+        runs being measured.  Its config is rewritten and reloaded through
+        the lifecycle API it enables (/-/reload)."""
+        path = os.path.join(self.prom_dir, "prometheus.yml")
+        with open(path) as f:
+            text = f.read()
+        for key in ("scrape_interval", "evaluation_interval", "scrape_timeout"):
+            val = min(seconds, 10) if key == "scrape_timeout" else seconds
+            text = re.sub(r"(\b%s: )1s\b" % key, r"\g<1>%gs" % val, text)
+        with open(path, "w") as f:
+            f.write(text)
+        http("POST", self.prom_url + "/-/reload")
+
+    def wait_scrapes(self, n):
         """Every exporter scraped n more times: Prometheus has the values."""
+        timeout = 30 + 3 * n * self.scrape_interval
         start = [http("GET", info["url"] + "/scrapes")["count"] for _, info in self.exporters]
         deadline = time.time() + timeout
         for (_, info), c0 in zip(self.exporters, start):
@@ -224,18 +248,21 @@ class Servers:
         return http(method, self.kube["admin_url"] + path, body, raw=raw)
 
     def prom_requests(self):
-        """prometheus_http_requests_total summed over codes, by /api/v1 handler."""
+        """Prometheus's own prometheus_http_requests_total (summed over codes)
+        and prometheus_http_request_duration_seconds_sum, by /api/v1 handler."""
         text = http("GET", self.prom_url + "/metrics", raw=True).decode("utf-8", "replace")
-        out = collections.Counter()
+        count, seconds = collections.Counter(), collections.Counter()
         for line in text.splitlines():
-            if not line.startswith("prometheus_http_requests_total{"):
+            if line.startswith("prometheus_http_requests_total{"):
+                into = count
+            elif line.startswith("prometheus_http_request_duration_seconds_sum{"):
+                into = seconds
+            else:
                 continue
             m = HANDLER_RE.search(line)
-            value = line.rpartition(" ")[2]
-            handler = m.group(1) if m else None
-            if handler and handler.startswith("/api/v1/"):
-                out[handler] += float(value)
-        return out
+            if m and m.group(1).startswith("/api/v1/"):
+                into[m.group(1)] += float(line.rpartition(" ")[2])
+        return count, seconds
 
     def background_pids(self):
         return [ep.pid for ep, _ in self.exporters] + [self.prom_pid]
@@ -262,34 +289,27 @@ class Servers:
 # Running wva-optimizer
 # --------------------------------------------------------------------------
 
-def run_wva(args, srv, extra, out_path, timeout):
+def run_wva(args, srv, extra, out_path, timeout, env_extra=None):
+    """Run wva-optimizer against the servers through the launcher (its own
+    rusage: see bench.py); stdout goes to out_path."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
            "HOME": srv.dir,
            "KUBECONFIG": srv.kube["kubeconfig"],
            "PROMETHEUS_BASE_URL": srv.prom_url}
     if args.limited:
         env["WVA_LIMITED_MODE"] = "true"
+    env.update(env_extra or {})
     cmd = [args.bin] + extra
-    with open(out_path, "wb") as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                env=env, start_new_session=True)
-        killer = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGKILL))
-        killer.start()
-        try:
-            _, status, ru = os.wait4(proc.pid, 0)
-        finally:
-            killer.cancel()
-        wall = time.perf_counter() - t0
-        rc = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        stderr_text = err.read().decode("utf-8", "replace")
-    if rc < 0 and wall >= timeout:
+    err_path = out_path + ".stderr"
+    r = args.launcher.run(cmd, out_path, err_path, timeout, env)
+    with open(err_path, "rb") as f:
+        stderr_text = f.read().decode("utf-8", "replace")
+    if r["timed_out"]:
         raise BenchError("%s timed out after %d s" % (" ".join(cmd), timeout))
-    if rc != 0:
+    if r["rc"] != 0:
         tail = "\n".join(stderr_text.splitlines()[-15:])
-        raise BenchError("%s exited with %d:\n%s" % (" ".join(cmd), rc, tail))
-    return wall, ru.ru_maxrss / 1024.0, stderr_text
+        raise BenchError("%s exited with %d:\n%s" % (" ".join(cmd), r["rc"], tail))
+    return r, stderr_text
 
 
 def read_plan(path):
@@ -310,6 +330,32 @@ def plan_actions(plan):
 def plan_targets(plan):
     return {(v.get("namespace"), v.get("name")): v.get("targetReplicas")
             for v in plan.get("variants") or []}
+
+
+def log_time(entry):
+    """An entry's RFC 3339 (ms) time as epoch seconds."""
+    t = entry["time"]
+    base, _, frac = t.rstrip("Z").partition(".")
+    return (calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S"))
+            + (float("0." + frac) if frac else 0.0))
+
+
+def run_phases(entries, started):
+    """Where a run's wall time went, from the request log's times: start-up
+    (process start to its first request), cluster read (to the end of the
+    last non-Lease read), then metrics + plan + apply (to the end of the
+    last request, the Lease release)."""
+    if not entries:
+        return None
+    first = log_time(entries[0])
+    reads = [e for e in entries if e.get("verb") in ("get", "list")
+             and e.get("resource") != "leases"]
+    read_end = max(log_time(e) + (e.get("duration_ms") or 0) / 1000.0 for e in reads) \
+        if reads else first
+    last = entries[-1]
+    end = log_time(last) + (last.get("duration_ms") or 0) / 1000.0
+    return {"startup": first - started, "cluster_read": read_end - first,
+            "after_read": end - read_end}
 
 
 def summarize_log(entries):
@@ -349,20 +395,24 @@ def k8s_part_sizes(snap_path, dump):
     return size(snap), size(json.loads(dump))
 
 
-def measured_run(args, srv, extra, out_path, timeout):
+def measured_run(args, srv, extra, out_path, timeout, env_extra=None):
     srv.admin("DELETE", "/log")
-    prom0 = srv.prom_requests()
+    prom0, promsec0 = srv.prom_requests()
     bg = srv.background_pids()
     cpu0 = [cpu_seconds(p) for p in bg]
     kcpu0 = cpu_seconds(srv.kube_proc.pid)
-    wall, rss, stderr_text = run_wva(args, srv, extra, out_path, timeout)
+    started = time.time()
+    r, stderr_text = run_wva(args, srv, extra, out_path, timeout, env_extra)
     kcpu = cpu_seconds(srv.kube_proc.pid) - kcpu0
     bgcpu = sum(cpu_seconds(p) for p in bg) - sum(cpu0)
-    prom1 = srv.prom_requests()
+    prom1, promsec1 = srv.prom_requests()
     entries = srv.admin("GET", "/log")["entries"]
     s = summarize_log(entries)
+    s["phases"] = run_phases(entries, started)
     delta = {h: prom1[h] - prom0.get(h, 0) for h in prom1 if prom1[h] - prom0.get(h, 0) > 0}
-    s.update(wall=wall, rss_mb=rss, prom=delta, prom_queries=int(sum(delta.values())),
+    s.update(wall=r["wall"], rss_mb=r["rss_mb"], cpu=r["cpu"], prom=delta,
+             prom_queries=int(sum(delta.values())),
+             prom_seconds=sum(promsec1.values()) - sum(promsec0.values()),
              kube_cpu=kcpu, background_cpu=bgcpu, stderr=stderr_text)
     return s
 
@@ -375,7 +425,7 @@ def bench_size(args, vas, workroot):
     log("%d VAs over %d namespaces: %d Deployments, %d pods (built in %.1f s)" % (
         vas, nns, len(state["deployments"]), len(state["pods"]),
         time.perf_counter() - t0))
-    srv = Servers(workdir, state, pods)
+    srv = Servers(workdir, state, pods, args.scrape_interval)
     del state
     try:
         return measure(args, vas, nns, len(pods), srv, workdir)
@@ -384,25 +434,26 @@ def bench_size(args, vas, workroot):
 
 
 def measure(args, vas, nns, npods, srv, workdir):
-    res = {"vas": vas, "namespaces": nns, "pods": npods}
+    res = {"vas": vas, "namespaces": nns, "pods": npods, "load_before": os.getloadavg()}
     plan_path = os.path.join(workdir, "plan.json")
 
     first = measured_run(args, srv, ["--once", "--output", "json"], plan_path,
                          args.first_timeout)
     res["first"] = first
-    log("%d VAs first run: wall=%.2f s rss=%.1f MB requests=%d writes: %s%s" % (
-        vas, first["wall"], first["rss_mb"], first["total"],
+    log("%d VAs first run: wall=%.2f s cpu=%.2f s rss=%.1f MB requests=%d writes: %s%s" % (
+        vas, first["wall"], first["cpu"], first["rss_mb"], first["total"],
         ", ".join("%s=%d" % kv for kv in sorted(first["writes"].items())) or "none",
         " (+%d Lease)" % first["lease_writes"]))
     res["first_actions"] = plan_actions(read_plan(plan_path))
+    first_end = time.time()
 
     samples = []
     for i in range(args.runs):
         s = measured_run(args, srv, ["--once", "--output", "json"], plan_path, args.timeout)
         s["actions"] = plan_actions(read_plan(plan_path))
-        log("%d VAs steady run %d/%d: wall=%.3f s rss=%.1f MB %s lease-writes=%d "
+        log("%d VAs steady run %d/%d: wall=%.3f s cpu=%.2f s rss=%.1f MB %s lease-writes=%d "
             "other-writes=%d prom=%d actions=%s" % (
-                vas, i + 1, args.runs, s["wall"], s["rss_mb"],
+                vas, i + 1, args.runs, s["wall"], s["cpu"], s["rss_mb"],
                 " ".join("%s=%d" % (v, s["verbs"][v]) for v in VERBS if s["verbs"][v]),
                 s["lease_writes"], sum(s["writes"].values()), s["prom_queries"],
                 dict(s["actions"])))
@@ -420,8 +471,9 @@ def measure(args, vas, nns, npods, srv, workdir):
     res["dump_bytes"] = len(dump)
     res["snapshot_k8s_bytes"], res["dump_k8s_bytes"] = k8s_part_sizes(snap_path, dump)
     replay_plan = os.path.join(workdir, "plan-replay.json")
-    rwall, rrss, _ = run_wva(args, srv, ["--from-file", snap_path, "--output", "json"],
-                             replay_plan, args.timeout)
+    rr, _ = run_wva(args, srv, ["--from-file", snap_path, "--output", "json"],
+                    replay_plan, args.timeout)
+    rwall, rrss = rr["wall"], rr["rss_mb"]
     live_t, replay_t = plan_targets(read_plan(live_plan)), plan_targets(read_plan(replay_plan))
     diff = sorted(k for k in set(live_t) | set(replay_t) if live_t.get(k) != replay_t.get(k))
     res.update(replay_wall=rwall, replay_rss_mb=rrss, replay_variants=len(replay_t),
@@ -429,6 +481,19 @@ def measure(args, vas, nns, npods, srv, workdir):
     log("%d VAs --snapshot-out %.1f MB vs dump %.1f MB; replay %.2f s, %d/%d variants agree"
         % (vas, res["snapshot_bytes"] / 1e6, res["dump_bytes"] / 1e6, rwall,
            len(live_t) - len(diff), len(live_t)))
+    if args.refresh_run:
+        # SPEC section 7: a status whose lastRunTime is 5 intervals old is
+        # rewritten even when nothing else changed.  With a 2 s interval that
+        # is 10 s after the first run; every status is that old by then.
+        time.sleep(max(0.0, first_end + 5 * REFRESH_INTERVAL_S + 1.5 - time.time()))
+        rf = measured_run(args, srv, ["--once", "--output", "json"],
+                          os.path.join(workdir, "plan-refresh.json"), args.first_timeout,
+                          {"GLOBAL_OPT_INTERVAL": "%ds" % REFRESH_INTERVAL_S})
+        res["refresh"] = rf
+        log("%d VAs refresh run (lastRunTime 5 intervals old): wall=%.2f s writes: %s" % (
+            vas, rf["wall"], ", ".join("%s=%d" % kv for kv in sorted(rf["writes"].items()))
+            or "none"))
+    res["load_after"] = os.getloadavg()
     if args.keep:
         res["workdir"] = workdir
     return res
@@ -452,15 +517,16 @@ def fmt_num(x):
 
 def report(args, results):
     failures = []
-    header = ["VAs", "ns", "pods", "wall s", "RSS MB", "get", "list pages", "lists",
+    header = ["VAs", "ns", "pods", "wall s", "cpu s", "RSS MB", "get", "list pages", "lists",
               "patch", "create", "update", "delete", "lease w", "other w", "prom q",
               "snap-out MB", "dump MB"]
-    widths = [6, 4, 6, 7, 7, 5, 10, 5, 5, 6, 6, 6, 7, 7, 6, 11, 7]
+    widths = [6, 4, 6, 7, 6, 7, 5, 10, 5, 5, 6, 6, 6, 7, 7, 6, 11, 7]
     rows = []
     for r in results:
         ss = r["samples"]
         other_w = max(sum(s["writes"].values()) for s in ss)
         rows.append([r["vas"], r["namespaces"], r["pods"], "%.3f" % med(ss, "wall"),
+                     "%.2f" % med(ss, "cpu"),
                      "%.1f" % max(s["rss_mb"] for s in ss),
                      fmt_num(med_verb(ss, "get")), fmt_num(med_verb(ss, "list")),
                      fmt_num(med(ss, "lists")), fmt_num(med_verb(ss, "patch")),
@@ -474,7 +540,8 @@ def report(args, results):
     print(bench.fmt_row(["-" * w for w in widths], widths))
     for row in rows:
         print(bench.fmt_row(row, widths))
-    print("(steady-state runs: wall = median, RSS = peak ru_maxrss of wva-optimizer, request"
+    print("(steady-state runs: wall = median, cpu = median user+system time of"
+          " wva-optimizer, RSS = peak ru_maxrss of wva-optimizer, request"
           " columns = median per run from the API server's request log; list pages = list"
           " requests, lists = first pages; lease w = writes to the run Lease; other w = every"
           " other write, max over runs; prom q = Prometheus /api/v1 requests per run)")
@@ -497,10 +564,20 @@ def report(args, results):
         statuses = collections.Counter()
         for s in ss:
             statuses.update(s["status"])
-        print("  per run: server time %.2f s (sum of request durations), kubeapi CPU %.2f s,"
-              " exporters+Prometheus CPU %.2f s (background scraping)" % (
-                  med(ss, "server_ms") / 1000.0, med(ss, "kube_cpu"),
+        print("  per run (medians): API server time %.2f s (sum of request durations),"
+              " kubeapi CPU %.2f s, Prometheus query time %.2f s; exporters+Prometheus CPU"
+              " %.2f s (background scraping)" % (
+                  med(ss, "server_ms") / 1000.0, med(ss, "kube_cpu"), med(ss, "prom_seconds"),
                   med(ss, "background_cpu")))
+        phases = [s["phases"] for s in ss if s.get("phases")]
+        if phases:
+            print("  wall time by phase (medians, from the request log): start-up to first"
+                  " request %.2f s, cluster read %.2f s, then Prometheus + plan + apply"
+                  " %.2f s" % tuple(statistics.median(ph[k] for ph in phases)
+                                    for k in ("startup", "cluster_read", "after_read")))
+        print("  load average: %s before, %s after (nproc %d)" % (
+            " ".join("%.2f" % x for x in r["load_before"]),
+            " ".join("%.2f" % x for x in r["load_after"]), os.cpu_count() or 0))
         print("  HTTP status of steady-state requests (all runs): %s" % ", ".join(
             "%s=%d" % kv for kv in sorted(statuses.items(), key=lambda kv: str(kv[0]))))
         prom = collections.Counter()
@@ -516,6 +593,12 @@ def report(args, results):
         print("  replay of it (--from-file): %.2f s, %.1f MB, %d variants, %d targets differ"
               " from the live plan" % (r["replay_wall"], r["replay_rss_mb"],
                                         r["replay_variants"], len(r["replay_diff"])))
+        if r.get("refresh"):
+            rf = r["refresh"]
+            print("  status refresh (a run once lastRunTime is 5 intervals old, here with"
+                  " GLOBAL_OPT_INTERVAL=%ds): wall %.2f s, %d requests, writes: %s" % (
+                      REFRESH_INTERVAL_S, rf["wall"], rf["total"],
+                      ", ".join("%s=%d" % kv for kv in sorted(rf["writes"].items())) or "none"))
         if args.keep:
             print("  files: %s" % r["workdir"])
 
@@ -534,8 +617,10 @@ def report(args, results):
                 failures.append("%d VAs: peak RSS %.1f MB >= %.0f MB" % (
                     vas, peak, RSS_BUDGET_MB))
             if med(ss, "wall") >= WALL_BUDGET_S:
-                failures.append("%d VAs: median wall %.2f s >= %.0f s" % (
-                    vas, med(ss, "wall"), WALL_BUDGET_S))
+                failures.append("%d VAs: median wall %.2f s >= %.0f s (load average %.1f on"
+                                " %d CPUs; see the phases above)" % (
+                                    vas, med(ss, "wall"), WALL_BUDGET_S, r["load_before"][0],
+                                    os.cpu_count() or 0))
         if r["replay_diff"]:
             k = r["replay_diff"][0]
             failures.append("%d VAs: replaying --snapshot-out changes %d targets (first %s/%s)"
@@ -566,9 +651,9 @@ def report(args, results):
             if len(vals) > 1:
                 failures.append("%d namespaces: %s per run differ between sizes (%s)"
                                 % (nns, key, sorted(vals)))
-        print("  (list pages = sum over lists of ceil(items / 500), plus one page per list"
-              " that ends exactly on a page boundary: pages grow with items, requests"
-              " otherwise with namespaces)")
+        print("  (a list takes ceil(items / 500) pages, at least one: the VA list grows by"
+              " a page per 500 VAs, a namespace's Deployments or pods by a page per 500 of"
+              " them; every other request is per namespace or per run)")
 
     print()
     if failures:
@@ -589,8 +674,15 @@ def main(argv):
     p.add_argument("--sizes", help='VA counts, e.g. "1000 10000" (the default)')
     p.add_argument("--namespaces", type=int, default=100)
     p.add_argument("--runs", type=int, default=3, help="steady-state runs per size")
+    p.add_argument("--scrape-interval", type=float, default=5.0, metavar="S",
+                   help="Prometheus scrape interval in seconds (prometheus.sh's own is 1;"
+                   " default 5 keeps the scraping of 30,000 pods from competing with"
+                   " the runs being measured)")
     p.add_argument("--limited", action="store_true",
                    help="WVA_LIMITED_MODE=true (all pods and nodes are read)")
+    p.add_argument("--no-refresh-run", dest="refresh_run", action="store_false",
+                   help="skip the last run, made once every status is 5 intervals old"
+                   " (SPEC section 7 refresh; informational)")
     p.add_argument("--timeout", type=int, default=300, help="seconds per steady run")
     p.add_argument("--first-timeout", type=int, default=1800,
                    help="seconds for the first (writing) run")
@@ -606,6 +698,8 @@ def main(argv):
         p.error("--sizes takes whole numbers")
     if not sizes or any(s < 1 for s in sizes) or args.runs < 1 or args.namespaces < 1:
         p.error("sizes, --runs and --namespaces must be positive")
+    if not 1 <= args.scrape_interval <= 15:
+        p.error("--scrape-interval must be within 1..15 s (queries look back 1m)")
     if not shutil.which("prometheus") and not os.path.exists(
             os.environ.get("PROMETHEUS_BIN", "/usr/bin/prometheus")):
         log("prometheus not found (Debian package prometheus)")
@@ -615,9 +709,9 @@ def main(argv):
         print(line)
     print("binary: %s" % os.path.abspath(args.bin))
     print("cluster: kubeapi.py synthetic (3 pods per VA) over %d namespaces%s; load kv=%.2f"
-          " queue=%d on every pod; Prometheus scrapes every 1 s" % (
+          " queue=%d on every pod; Prometheus scrapes every %g s" % (
               args.namespaces, ", WVA_LIMITED_MODE=true" if args.limited else "",
-              KV_LOAD, QUEUE_LOAD))
+              KV_LOAD, QUEUE_LOAD, args.scrape_interval))
     sys.stdout.flush()
 
     if args.workdir:
@@ -627,6 +721,8 @@ def main(argv):
         workroot = tempfile.mkdtemp(prefix="wva-bench-live-")
     results = []
     failed = False
+    failures = []
+    args.launcher = bench.Launcher()
     try:
         for vas in sizes:
             try:
@@ -651,6 +747,7 @@ def main(argv):
                           f, indent=2, default=str)
                 f.write("\n")
     finally:
+        args.launcher.close()
         if args.keep:
             log("kept %s" % workroot)
         else:

@@ -25,6 +25,9 @@ fi
 # server and a real Prometheus on 127.0.0.1.
 WVA_BIN="$build/wva-optimizer" python3 "$top/tests/integration/test_live.py"
 WVA_BIN="$build/wva-optimizer" python3 "$top/tests/integration/test_pushgw.py"
+# The fault matrix: API server and Prometheus failures, malformed input,
+# changes behind the program's back.
+WVA_BIN="$build/wva-optimizer" python3 "$top/tests/integration/test_faults.py"
 # Manifests: CRD schema, CronJob args/env, least-privilege RBAC derived from
 # the real binary's requests.
 WVA_BIN="$build/wva-optimizer" python3 "$top/tests/manifests/test_manifests.py"

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -625,30 +626,47 @@ static int write_status(struct run *r, const struct wva_va *va, const char *body
 /* Events                                                               */
 /* ------------------------------------------------------------------ */
 
-static int create_event(struct run *r, const struct wva_va *va, const char *uid,
-                        const char *type, const char *reason, const char *message)
+/* What an Event is about. */
+struct event_target {
+    const char *kind;
+    const char *api_version;
+    const char *namespace_name;
+    const char *name;
+    const char *uid;                /* may be NULL */
+};
+
+/* POST one core/v1 Event.  fixed_name NULL lets the server generate a name
+ * ("NAME.xxxxx"); a fixed name makes the Event idempotent: a second POST of
+ * the same name is 409 AlreadyExists, which counts as already reported. */
+static int post_event(struct run *r, const struct event_target *t, const char *fixed_name,
+                      const char *type, const char *reason, const char *message)
 {
-    char *path = object_path("/api/v1", va->namespace_name, "events", NULL, NULL);
+    char *path = object_path("/api/v1", t->namespace_name, "events", NULL, NULL);
     json_object *ev = json_object_new_object();
     json_object *md = json_object_new_object();
     json_object *inv = json_object_new_object();
     json_object *src = json_object_new_object();
     struct wva_strbuf gen = WVA_STRBUF_INIT;
     struct wva_error err = {{0}};
+    struct kube_status st = {0};
     int rc;
 
-    wva_strbuf_addf(&gen, "%s.", va->name);
     json_object_object_add(ev, "apiVersion", json_object_new_string("v1"));
     json_object_object_add(ev, "kind", json_object_new_string("Event"));
-    json_object_object_add(md, "generateName", json_object_new_string(wva_strbuf_str(&gen)));
-    json_object_object_add(md, "namespace", json_object_new_string(va->namespace_name));
+    if (fixed_name) {
+        json_object_object_add(md, "name", json_object_new_string(fixed_name));
+    } else {
+        wva_strbuf_addf(&gen, "%s.", t->name);
+        json_object_object_add(md, "generateName", json_object_new_string(wva_strbuf_str(&gen)));
+    }
+    json_object_object_add(md, "namespace", json_object_new_string(t->namespace_name));
     json_object_object_add(ev, "metadata", md);
-    json_object_object_add(inv, "kind", json_object_new_string(VA_KIND));
-    json_object_object_add(inv, "apiVersion", json_object_new_string(VA_API_VERSION));
-    json_object_object_add(inv, "name", json_object_new_string(va->name));
-    json_object_object_add(inv, "namespace", json_object_new_string(va->namespace_name));
-    if (uid)
-        json_object_object_add(inv, "uid", json_object_new_string(uid));
+    json_object_object_add(inv, "kind", json_object_new_string(t->kind));
+    json_object_object_add(inv, "apiVersion", json_object_new_string(t->api_version));
+    json_object_object_add(inv, "name", json_object_new_string(t->name));
+    json_object_object_add(inv, "namespace", json_object_new_string(t->namespace_name));
+    if (t->uid)
+        json_object_object_add(inv, "uid", json_object_new_string(t->uid));
     json_object_object_add(ev, "involvedObject", inv);
     json_object_object_add(ev, "reason", json_object_new_string(reason));
     json_object_object_add(ev, "message", json_object_new_string(message));
@@ -659,22 +677,55 @@ static int create_event(struct run *r, const struct wva_va *va, const char *uid,
     json_object_object_add(ev, "lastTimestamp", json_object_new_string(r->now_text));
     json_object_object_add(ev, "count", json_object_new_int(1));
 
-    rc = kube_create(r->kc, path,
-                     json_object_to_json_string_ext(ev, JSON_TEXT), NULL, NULL,
+    rc = kube_create(r->kc, path, json_object_to_json_string_ext(ev, JSON_TEXT), NULL, &st,
                      &err);
     if (rc == 0) {
         r->report->events_created++;
-        log_event(WVA_LOG_INFO, "created Event", "namespace", va->namespace_name, "variant",
-                  va->name, "reason", reason, "type", type, NULL);
+        log_event(WVA_LOG_INFO, "created Event", "namespace", t->namespace_name, "object",
+                  t->name, "kind", t->kind, "reason", reason, "type", type, NULL);
+    } else if (fixed_name && st.code == 409) {
+        rc = 0;     /* this very finding was reported by an earlier run */
     } else {
         r->report->events_failed++;
-        log_event(WVA_LOG_WARN, "Event not created", "namespace", va->namespace_name,
-                  "variant", va->name, "reason", reason, "error", err.msg, NULL);
+        log_event(WVA_LOG_WARN, "Event not created", "namespace", t->namespace_name, "object",
+                  t->name, "kind", t->kind, "reason", reason, "error", err.msg, NULL);
     }
     json_object_put(ev);
     wva_strbuf_release(&gen);
     free(path);
     return rc;
+}
+
+static int create_event(struct run *r, const struct wva_va *va, const char *uid,
+                        const char *type, const char *reason, const char *message)
+{
+    const struct event_target t = {VA_KIND, VA_API_VERSION, va->namespace_name, va->name, uid};
+
+    return post_event(r, &t, NULL, type, reason, message);
+}
+
+/* SPEC section 5: an ignored ConfigMap entry is also reported as a Warning
+ * Event on the ConfigMap.  The warnings come from configmaps.c, which starts
+ * each of them with "ConfigMap NS/NAME key ...".  The Event's name is derived
+ * from the message, so the same finding is reported once, not every run. */
+static void configmap_events(struct run *r, const struct wva_warnings *warnings)
+{
+    static const char prefix[] = "ConfigMap ";
+
+    for (size_t i = 0; i < warnings->count; i++) {
+        const char *w = warnings->items[i];
+        char ns[254], name[254], event_name[300];
+        uint32_t hash = 2166136261u;
+
+        if (strncmp(w, prefix, sizeof(prefix) - 1) != 0 ||
+            sscanf(w + sizeof(prefix) - 1, "%253[^/ ]/%253[^ :]", ns, name) != 2)
+            continue;
+        for (const char *p = w; *p; p++)
+            hash = (hash ^ (unsigned char)*p) * 16777619u;
+        snprintf(event_name, sizeof(event_name), "%.240s.wva-%08x", name, (unsigned)hash);
+        const struct event_target t = {"ConfigMap", "v1", ns, name, NULL};
+        post_event(r, &t, event_name, "Warning", "InvalidConfiguration", w);
+    }
 }
 
 /* Whether condition id goes into (status, reason) with this run: one Event
@@ -832,6 +883,8 @@ int actuate_plan(struct kube_client *kc, const struct wva_snapshot *snap,
         }
         record_variant(&r, &plan->variants[i], &report->variants[i]);
     }
+    if (!past_deadline(&r))
+        configmap_events(&r, &plan->warnings);
 
     free(r.vas);
     return 0;

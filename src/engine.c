@@ -317,6 +317,7 @@ static void decide_model(struct cycle *c, struct model_work *mw)
     struct wva_replica_load *loads = NULL;
     size_t loads_count = 0;
     int total = 0, known_total = 0;
+    size_t silent_pods = 0;     /* running pods of measured variants without metrics */
     bool any_measured = false;
     double kv_load = 0, queue_load = 0, requests = 0, gateway = 0, age = 0;
 
@@ -329,8 +330,10 @@ static void decide_model(struct cycle *c, struct model_work *mw)
         int cur = c->variants[i].current_replicas;
         total += cur;
         c->vw[i].known = vm->loads_count > 0 || cur == 0;
-        if (vm->loads_count > 0)
+        if (vm->loads_count > 0) {
             any_measured = true;
+            silent_pods += vm->pods_count - vm->loads_count;
+        }
     }
 
     if (c->snap->metrics.prometheus_error) {
@@ -418,6 +421,12 @@ static void decide_model(struct cycle *c, struct model_work *mw)
         mw->dir = DIR_HOLD;
         snprintf(mw->why, sizeof(mw->why), "scale-down held: a scale-up was recommended %.0fs ago, "
                  "inside the %.0fs stabilization window", age, t->scale_down_stabilization);
+    } else if (mw->analysis.scale_down_safe && silent_pods > 0) {
+        /* The load of a pod without metrics is unknown, not zero. */
+        mw->dir = DIR_HOLD;
+        snprintf(mw->why, sizeof(mw->why),
+                 "scale-down held: %zu pod(s) of the model report no usable metrics",
+                 silent_pods);
     } else if (mw->analysis.scale_down_safe && !custom_known) {
         mw->dir = DIR_HOLD;
         snprintf(mw->why, sizeof(mw->why),

@@ -302,7 +302,12 @@ static int read_cluster(const struct kc *kc, const struct yaml_node *root, const
         wva_error_set(kc->err, "kubeconfig %s: %s has no server", kc->path, where);
         return -1;
     }
-    if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0) {
+    /* A host must follow the scheme: "https://" alone would lose its
+     * slashes below and reach the HTTP layer as "https:". */
+    size_t scheme = strncmp(server, "https://", 8) == 0  ? 8
+                    : strncmp(server, "http://", 7) == 0 ? 7
+                                                         : 0;
+    if (!scheme || server[scheme] == '\0' || server[scheme] == '/') {
         wva_error_set(kc->err, "kubeconfig %s: %s: server \"%s\" is not an http(s) URL",
                       kc->path, where, server);
         return -1;

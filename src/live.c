@@ -181,6 +181,8 @@ static int run_cycle(struct live *l)
     if (s->snapshot_out && write_snapshot(snap, s->snapshot_out, &err) != 0)
         log_event(WVA_LOG_WARN, "snapshot not recorded", "error", err.msg, NULL);
     print_plan(plan, s);
+    for (size_t i = 0; i < plan->warnings.count; i++)
+        log_event(WVA_LOG_WARN, "plan warning", "warning", plan->warnings.items[i], NULL);
 
     if (!s->dry_run && values_epoch_now() >= l->deadline) {
         log_event(WVA_LOG_ERROR, "run deadline (WVA_RUN_DEADLINE) passed before applying; "
@@ -199,8 +201,12 @@ static int run_cycle(struct live *l)
         goto out;
     }
     actuated = true;
+    /* Partial: some writes failed, others went through.  When every write
+     * failed nothing was applied: a runtime failure (SPEC section 2). */
     if (actuate_report_failures(&report) > 0)
-        rc = EXIT_PARTIAL;
+        rc = report.scale_applied + report.status_written + report.events_created > 0
+                 ? EXIT_PARTIAL
+                 : EXIT_RUNTIME;
     if (prometheus_failed)
         rc = EXIT_RUNTIME;
 out:

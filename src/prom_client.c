@@ -121,8 +121,18 @@ static char *scoped_query(const char *head, const char *metric, const char *tail
 /* Peak of a per-pod gauge over the last minute. */
 static char *peak_over_minute(const char *metric, const char *watch_ns)
 {
-    return scoped_query("max by (namespace, pod, model_name) (max_over_time(", metric,
-                        "[1m]))", watch_ns);
+    struct wva_strbuf sb = WVA_STRBUF_INIT;
+    char *ns = prom_namespace_matcher(watch_ns);
+
+    /* "and on (...) METRIC" keeps only series that are still fresh: a pod
+     * that stopped reporting (Prometheus marks its series stale) must be
+     * unknown, not counted with its last minute's peak. */
+    wva_strbuf_addf(&sb,
+                    "max by (namespace, pod, model_name) (max_over_time(%s{%s}[1m]) "
+                    "and on (namespace, pod, model_name) %s{%s})",
+                    metric, ns, metric, ns);
+    free(ns);
+    return wva_strbuf_detach(&sb);
 }
 
 char *prom_query_kv_cache_usage(const char *watch_ns)

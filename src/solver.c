@@ -1,13 +1,25 @@
 /* solver.c - the global replica allocation: one GLPK LP, then rounding.
  *
- * Solves the LP described in include/wva/solver.h with GLPK's dual
- * simplex (each LP built in one pass and one glp_load_matrix call): small
- * blocks of models first, the full LP warm-started from them only when
- * the inventory binds (see run_glpk).  It then floors the continuous
- * solution and repairs shortfalls greedily in priority order.  Mixed-
- * integer search is deliberately avoided: with thousands of variants
- * branch-and-bound is far too slow for a CronJob, while floor-then-repair
- * lands within about one replica per model of the LP optimum.
+ * Solves the LP described in include/wva/solver.h, always with GLPK's
+ * simplex, in the cheapest of three ways (see run_glpk):
+ *  - runs of a few models as small LPs without the inventory rows; when
+ *    their union fits the inventory (always outside limited mode) it is
+ *    the optimum;
+ *  - otherwise, for a large LP, price decomposition on the inventory rows
+ *    (see price_decompose): GPU prices are found by column generation over
+ *    per-model candidate points, a small master LP picks the vertex, and
+ *    the result is checked against the LP's optimality conditions (a
+ *    feasible point, each model optimal for its own LP at the prices,
+ *    prices only on full rows).  At 10,000 VAs under heavy shortage this
+ *    takes about 0.1 s where the full LP took 0.6-0.8 s;
+ *  - for a small LP, or when the decomposition gives up, the dual simplex
+ *    on the full LP warm-started from the block bases.
+ * solver_run_reference solves the full LP cold, for tests to compare.
+ * The solution is then floored and shortfalls repaired greedily in
+ * priority order.  Mixed-integer search is deliberately avoided: with
+ * thousands of variants branch-and-bound is far too slow for a CronJob,
+ * while floor-then-repair lands within about one replica per model of the
+ * LP optimum.
  *
  * This module sees numbers only: it knows nothing of Kubernetes,
  * Prometheus, ConfigMaps or the saturation analysis.  It is the program's
@@ -62,18 +74,30 @@
 /* Rows per block of models solved on its own (see run_glpk); 25-50 measured
  * fastest at 10,000 variants (8 ms), 200 took 20 ms, 1000 took 80 ms. */
 #define BLOCK_ROWS 32
-/* Price loop: give up (and solve the full LP) after this many rounds. */
-#define MAX_PRICE_ROUNDS 50
-/* A model's new point must beat its current one by this much (relative)
- * to enter the master: GLPK's own optimality tolerances are 1e-7 on
- * scaled reduced costs, so smaller gains are noise. */
-#define PRICE_TOL 1e-9
-/* Master weights closer than this to 0 or 1 count as 0 or 1. */
-#define MU_EPS 1e-9
+/* Below this many LP rows the warm-started full LP is faster than the
+ * price decomposition (measured: 400 rows 7-10 ms full vs 13 ms priced;
+ * 4,000 rows 550-800 ms full vs about 100 ms priced). */
+#define DECOMPOSE_MIN_ROWS 800
+/* Price decomposition limits; beyond them it gives up and the full LP is
+ * solved instead.  Measured on the 10,000-VA benchmark: 4 pricing rounds,
+ * 100-300 cuts per Kelley call, 2 vertex rounds. */
+#define MAX_PRICE_ROUNDS 30
+#define MAX_VERTEX_ROUNDS 20
 #define MAX_KELLEY_CUTS 500
+/* A model's new point must beat its current one by this much (relative)
+ * to count: GLPK's own optimality tolerances are 1e-7 on scaled reduced
+ * costs, so smaller gains are noise. */
+#define PRICE_TOL 1e-9
+/* Kelley stops when its bounds meet this closely (relative), or when its
+ * upper bound has not moved for KELLEY_STALL cuts: GLPK's duals on these
+ * magnitudes (objective about 1e11) are exact to about 1e-8, below which
+ * new cuts stop helping. */
 #define KELLEY_TOL 1e-10
 #define KELLEY_STALL 5
-#define MAX_VERTEX_ROUNDS 20
+/* Columns offered to the vertex master: value at Kelley's prices within
+ * TIE_TOL (relative) of the model's best, plus TIE_PRICE_REL times how
+ * much that difference moves with the prices: Kelley's prices are only
+ * exact to about 1e-5 per accelerator (its dual is flat near the top). */
 #define TIE_TOL 1e-9
 #define TIE_PRICE_REL 1e-5
 
@@ -822,6 +846,11 @@ static void add_use(const struct work *w, size_t c, double scale, double *use)
  * them and no GLPK call.  The cuts live in a master with one row per
  * inventory row and a convexity row: each of its columns is the sum, over
  * the priced models, of their best columns at one trial price vector.
+ * (Solving the restricted LP directly needs a convexity row per model
+ * with several columns, about 1,700 rows at 10,000 VAs: 0.2 s a solve;
+ * keeping one column per model instead made the prices oscillate.)
+ * Kelley needs 100-300 cuts here, about 10 ms.  The master is kept
+ * between calls, scratch lives in d (a GLPK failure longjmps out).
  * Leaves the best prices found in d->lambda. */
 static int kelley_prices(struct work *w)
 {
@@ -877,7 +906,6 @@ static int kelley_prices(struct work *w)
             best_q = q;
             memcpy(d->k_best, d->lambda, na * sizeof(*d->lambda));
         }
-        if (getenv("XP_DEBUG2") && it > 1) fprintf(stderr, "cut %d ub %.12g lb %.12g gap %.3g\n", it, glp_get_obj_val(lp), best_q, (glp_get_obj_val(lp) - best_q) / best_q);
         /* stop once the cuts meet the best lower bound */
         if (it > 1) {
             double ub = glp_get_obj_val(lp);
@@ -911,7 +939,6 @@ static int kelley_prices(struct work *w)
             d->lambda[a] = d->master_row[a]
                            ? fmax(0, -glp_get_row_dual(lp, d->master_row[a])) : 0;
     }
-    if (getenv("XP_DEBUG")) fprintf(stderr, "kelley cuts %d ub %.12g lb %.12g\n", glp_get_num_cols(lp), glp_get_obj_val(lp), best_q);
     if (ok)
         memcpy(d->lambda, d->k_best, na * sizeof(*d->lambda));
     return ok ? 0 : -1;
@@ -919,15 +946,17 @@ static int kelley_prices(struct work *w)
 
 /* The LP over the stored columns, restricted to what can matter at the
  * prices kelley_prices found: each priced model starts at its best column
- * there, and may move towards the columns tied with it and towards its
- * base (lower bounds, so that the restricted LP always has a solution).
- * Under those prices the LP is massively degenerate (hundreds of models
- * of one priority value a GPU the same), so this is where a vertex is
- * chosen: one weight mu in [0, 1] per extra column, the inventory rows,
- * and sum mu <= 1 only for models with two or more extra columns.  It is
- * small, so GLPK's simplex solves it in a few pivots.  Leaves its prices
- * in d->lambda, each priced model's x and the value of its point at the
- * new prices in d->cur_value. */
+ * there and may move towards the columns tied with it, towards columns
+ * price_blocks offered (forced), and, when all_bases, towards its base
+ * (lower bounds: then the restricted LP always has a solution).  One
+ * weight mu in [0, 1] per such column, the inventory rows, and
+ * sum mu <= 1 only for models with two or more (a model with one needs
+ * no row: its bounds say it).  Under those prices the LP is massively
+ * degenerate (hundreds of models of one priority value a GPU the same),
+ * which is why only ties are offered: the simplex then picks a vertex
+ * among them in a few hundred pivots on a few hundred rows.  Leaves its
+ * prices in d->lambda, each priced model's x, and in d->cur_value the
+ * value of that point at the new prices. */
 static int vertex_master(struct work *w, int all_bases)
 {
     const struct solver_problem *p = w->p;
@@ -1016,12 +1045,7 @@ static int vertex_master(struct work *w, int all_bases)
     glp_load_matrix(lp, nnz, d->ia, d->ja, d->ar);
     init_simplex(&parm, GLP_OFF);
     parm.meth = GLP_PRIMAL;
-    if (getenv("XP_VM_DUAL")) parm.meth = GLP_DUALP;
-    if (getenv("XP_VM_PRE")) parm.presolve = GLP_ON;
-    double tvm = now_seconds();
     ok = solved(lp, glp_simplex(lp, &parm)) && glp_get_status(lp) == GLP_OPT;
-    if (getenv("XP_DEBUG")) fprintf(stderr, "vm simplex %.4f it %d\n", now_seconds() - tvm, glp_get_it_cnt(lp));
-    if (getenv("XP_DEBUG")) { fprintf(stderr, "vertex master rows %d cols %d ok %d obj %.12g\n", rows, cols, ok, glp_get_obj_val(lp)); for (size_t a = 0; a < na; a++) fprintf(stderr, " lam %g -> %g\n", d->lambda[a], d->master_row[a] ? -glp_get_row_dual(lp, d->master_row[a]) : 0); }
     if (ok) {
         for (size_t a = 0; a < na; a++)
             d->lambda[a] = d->master_row[a]
@@ -1100,7 +1124,6 @@ static int price_blocks(struct work *w, int vertex, size_t *added)
                     value += d->lambda[v->accelerator] * v->gpus * xv;
             }
             value += model_cost(w, m, d->xs);
-            if (getenv("XP_DEBUG3")) { static double imp; static int cnt; if (value < d->cur_value[m]) { imp += d->cur_value[m] - value; cnt++; } if (m + 1 == bl->m1 && b + 1 == d->blocks_count) { fprintf(stderr, "pricing improvements total %g count %d\n", imp, cnt); imp = 0; cnt = 0; } }
             if (value < d->cur_value[m] - PRICE_TOL * fmax(1.0, fabs(d->cur_value[m]))) {
                 size_t c = stored_column(w, m, d->xs);
 
@@ -1110,7 +1133,7 @@ static int price_blocks(struct work *w, int vertex, size_t *added)
                 } else if (!vertex) {
                     continue;
                 }
-                if (c != d->base[m] && !d->cols[c].forced && (vertex || c == d->head[m])) {
+                if (!d->cols[c].forced && (vertex || c == d->head[m])) {
                     d->cols[c].forced = vertex;
                     ++*added;
                 }
@@ -1120,9 +1143,35 @@ static int price_blocks(struct work *w, int vertex, size_t *added)
     return 0;
 }
 
-/* Dantzig-Wolfe decomposition on the inventory rows.  Returns 0 with the
- * optimum in w->x, or -1 when it gave up (the caller then solves the full
- * LP). */
+/* Price decomposition of the full LP on its inventory rows (Dantzig-
+ * Wolfe), used when the blocks overfill the inventory and the LP is large.
+ *
+ * Why: the dual simplex on the full LP pays one pivot per model that has
+ * to move (about 1,400 at 10,000 VAs under shortage) and O(rows) per
+ * pivot (0.5 ms at 4,000 rows).  But the models share only the few
+ * inventory rows: for GPU prices lambda (one per accelerator) each model
+ * is an independent tiny LP, which the kept block LPs re-solve warm in a
+ * few ms for all models together.
+ *
+ * How: every priced model (one using a limited inventory) stores
+ * candidate points ("columns"): its lower bounds (the base, which always
+ * fits), its block answer, and its answers at later prices.
+ *  1. kelley_prices: prices optimal for the LP restricted to the stored
+ *     columns (cutting planes over them; no GLPK block solve).
+ *  2. price_blocks at those prices: a model whose own LP beats its best
+ *     stored column gets a new column; if any did, back to 1.  (This is
+ *     column generation; it needed 4 rounds at 10,000 VAs.)
+ *  3. vertex_master: the restricted LP over the columns that tie at those
+ *     prices, solved by GLPK's simplex for a vertex and exact prices;
+ *     price_blocks at those checks every model again; a model that can
+ *     still improve gets that column offered and 3 repeats.
+ * When step 3 finds nothing, the answer meets the LP's optimality
+ * conditions: it fits the inventory (the master's rows), each model's
+ * point is optimal for its own LP at the master's prices (the check, to
+ * PRICE_TOL), and a price is non-zero only on a full row (the master's
+ * complementary slackness); hence the full LP's objective is reached.
+ * Returns 0 with the optimum in w->x, or -1 when it gave up (the caller
+ * then solves the full LP). */
 static int price_decompose(struct work *w)
 {
     const struct solver_problem *p = w->p;
@@ -1152,29 +1201,26 @@ static int price_decompose(struct work *w)
     }
     for (int round = 0; round < MAX_PRICE_ROUNDS; round++) {
         size_t added = 0;
-        double t0 = now_seconds();
 
         if (kelley_prices(w))
             return -1;
         for (size_t m = 0; m < p->models_count; m++)
             if (d->priced[m])
                 best_column(w, m, &d->cur_value[m]);
-        double t1 = now_seconds();
         if (price_blocks(w, 0, &added))
             return -1;
-        double t2 = now_seconds();
-        if (getenv("XP_DEBUG")) fprintf(stderr, "round %d cols %zu added %zu kelley %.4f price %.4f\n", round, d->ncols, added, t1 - t0, t2 - t1);
         if (added)
             continue;
         for (int v = 0; v < MAX_VERTEX_ROUNDS; v++) {
-            added = 0;
+            /* offering every base too makes the master feasible whatever
+             * the ties, at the cost of a larger master */
             if (vertex_master(w, 0) && vertex_master(w, 1))
                 return -1;
             if (price_blocks(w, 1, &added))
                 return -1;
-            if (getenv("XP_DEBUG")) fprintf(stderr, "  vertex+price %.4f added %zu\n", now_seconds() - t2, added);
             if (!added)
                 return 0;
+            added = 0;
         }
     }
     return -1;
@@ -1221,11 +1267,13 @@ static void solve_full(struct work *w, struct solver_result *res, int warm)
     glp_delete_prob(lp);
 }
 
-/* The simplex costs about (rows)^2 on this LP (one pivot per demand row,
- * O(rows) work per pivot), far too slow at 10,000 variants.  Models only
- * interact through the few inventory rows, so solve runs of models of
+/* The simplex costs about (rows)^2 on this LP (one pivot per model that
+ * moves, O(rows) work per pivot), far too slow at 10,000 variants.  Models
+ * only interact through the few inventory rows, so solve runs of models of
  * about BLOCK_ROWS rows on their own; if their union respects the
- * inventory it is optimal for the full LP, else it warm-starts it. */
+ * inventory it is optimal for the full LP.  Else large LPs go to the price
+ * decomposition, small ones (and any case the decomposition gives up on)
+ * to the full LP warm-started from the blocks. */
 static void run_glpk(struct work *w, struct solver_result *res)
 {
     const struct solver_problem *p = w->p;
@@ -1236,6 +1284,7 @@ static void run_glpk(struct work *w, struct solver_result *res)
         w->x[i] = p->variants[i].lower;     /* held variants stay there */
     if (w->reference) {
         solve_full(w, res, 0);
+        snprintf(res->method, sizeof(res->method), "reference");
         return;
     }
     for (size_t m = 0; m < p->models_count; m++)
@@ -1260,20 +1309,12 @@ static void run_glpk(struct work *w, struct solver_result *res)
     }
     if (complete && inventory_holds(w)) {
         snprintf(res->status, sizeof(res->status), "optimal");
+        snprintf(res->method, sizeof(res->method), "blocks");
         done = 1;
-    } else if (complete && price_decompose(w) == 0) {
+    } else if (complete && w->rows >= DECOMPOSE_MIN_ROWS && price_decompose(w) == 0) {
         snprintf(res->status, sizeof(res->status), "optimal");
+        snprintf(res->method, sizeof(res->method), "prices");
         done = 1;
-        if (getenv("XP_DEBUG")) {
-            double tot = 0, *xs = wva_xcalloc(p->variants_count + 1, sizeof(double)), use[64] = {0};
-            for (size_t m = 0; m < p->models_count; m++) { if (!w->active[m]) continue;
-                for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++) xs[k - w->model_first[m]] = w->x[w->model_vars[k]];
-                tot += model_cost(w, m, xs); }
-            for (size_t i = 0; i < p->variants_count; i++) if (inventory_applies(p, &p->variants[i])) use[p->variants[i].accelerator] += p->variants[i].gpus * w->x[i];
-            fprintf(stderr, "final obj %.12g\n", tot);
-            for (size_t a = 0; a < p->accelerators_count; a++) fprintf(stderr, " use %g lim %g\n", use[a], w->inv_limit[a]);
-            free(xs);
-        }
     }
     for (size_t b = 0; b < d->blocks_count; b++)
         glp_delete_prob(d->blocks[b].lp);
@@ -1281,8 +1322,10 @@ static void run_glpk(struct work *w, struct solver_result *res)
     if (d->klp)
         glp_delete_prob(d->klp);
     d->klp = NULL;
-    if (!done)
+    if (!done) {
         solve_full(w, res, complete);
+        snprintf(res->method, sizeof(res->method), "full");
+    }
 }
 
 /* GLPK reports a fatal error by calling the error hook and then abort();
@@ -1398,6 +1441,33 @@ static void repair_model(struct work *w, size_t m, int *r, double *used,
     }
 }
 
+/* The objective the LP minimised, at w->x: weighted costs of the models
+ * in the LP and the penalties of their least covering slack. */
+static double lp_value(const struct work *w)
+{
+    const struct solver_problem *p = w->p;
+    double val = 0;
+
+    for (size_t m = 0; m < p->models_count; m++) {
+        double kv = 0, rep = 0;
+
+        if (!w->active[m])
+            continue;
+        for (size_t k = w->model_first[m]; k < w->model_first[m + 1]; k++) {
+            size_t i = w->model_vars[k];
+
+            val += w->obj[i] * w->x[i];
+            kv += p->variants[i].capacity / w->mean_cap[m] * w->x[i];
+            rep += w->x[i];
+        }
+        if (w->kv_row[m])
+            val += w->penalty[m] * fmax(0, p->models[m].kv_demand / w->mean_cap[m] - kv);
+        if (w->rep_row[m])
+            val += w->penalty[m] * fmax(0, p->models[m].replica_demand - rep);
+    }
+    return val;
+}
+
 static void round_and_repair(struct work *w, struct solver_result *res)
 {
     const struct solver_problem *p = w->p;
@@ -1453,6 +1523,7 @@ static void round_and_repair(struct work *w, struct solver_result *res)
         res->replica_shortage[m] = is_short(rep_have[m], md->replica_demand)
                                    ? md->replica_demand - rep_have[m] : 0;
     }
+    res->lp_penalized = lp_value(w);
     res->lp_objective = 0;
     res->int_cost = 0;
     for (size_t i = 0; i < p->variants_count; i++) {

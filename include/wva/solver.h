@@ -29,11 +29,19 @@
  * tie-break weights (variants of a model in input order) are 1e-4 and
  * below of the smallest non-zero cost: cost always comes first.
  *
- * Solving: models interact only through the inventory rows, so runs of a
- * few models are solved as small LPs; if their union respects the
- * inventory it is optimal, else it warm-starts the dual simplex on the
- * full LP.  Models whose variants are all held (lower == upper) are left
- * out of the LP (their GPUs come off the inventory rows).
+ * Solving: models interact only through the inventory rows.  Runs of a
+ * few models are solved as small LPs without them; if their union
+ * respects the inventory it is optimal.  Otherwise a large LP (>= 800
+ * rows) is solved by price decomposition on the inventory rows (GPU
+ * prices, one tiny LP per block of models, a small master; see
+ * solver.c) whose answer is checked against the LP's optimality
+ * conditions, and a small one (or one the decomposition gives up on) by
+ * GLPK's dual simplex on the full LP warm-started from the blocks.  Both
+ * reach the LP optimum; when it is not unique (common under a shortage:
+ * many models of one priority value a GPU the same) they may pick
+ * different optimal points, so the plans can differ at equal objective.
+ * Models whose variants are all held (lower == upper) are left out of
+ * the LP (their GPUs come off the inventory rows).
  *
  * Rounding: floor every x_v (which keeps every inventory row), then give
  * replicas back in priority order, cheapest capacity first, while a model
@@ -83,6 +91,10 @@ struct solver_result {
     char status[32];        /* "optimal", "empty", "infeasible", ... */
     int *replicas;          /* variants_count integers, owned */
     double lp_objective;    /* sum cost*x of the LP solution (no penalties) */
+    double lp_penalized;    /* the LP's own objective at its solution: costs
+                             * with change/tie weights plus shortage
+                             * penalties, over the models in the LP; equal
+                             * (within 1e-7 relative) for any optimal point */
     double int_cost;        /* sum cost*replicas after rounding */
     double *kv_shortage;    /* per model, after rounding, >= 0, owned */
     double *replica_shortage; /* per model, after rounding, >= 0, owned */
@@ -96,6 +108,10 @@ struct solver_result {
     size_t lp_columns;      /* LP variables (x + slack), held models excluded */
     size_t lp_rows;         /* demand rows of the other models + inventory rows */
     double seconds;         /* wall time of build + solve + rounding */
+    char method[16];        /* how the LP was solved: "blocks" (inventory
+                             * not binding), "prices" (decomposition),
+                             * "full" (warm full LP), "reference", or ""
+                             * when there was no LP */
 };
 
 /* Solve.  Returns 0 and fills result (free with solver_result_free) even

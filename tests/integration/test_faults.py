@@ -27,6 +27,7 @@ Run: WVA_BIN=path/to/wva-optimizer python3 tests/integration/test_faults.py -v
 import json
 import os
 import re
+import shutil
 import socket
 import sys
 import threading
@@ -158,6 +159,7 @@ def tearDownModule():
         PROM.stop()
     if SERVERS:
         SERVERS.stop()
+        shutil.rmtree(SERVERS.dir, ignore_errors=True)
 
 
 def closed_port():

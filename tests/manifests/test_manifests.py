@@ -849,8 +849,13 @@ def cronjob_invocation(objs, workdir):
     for e in c.get("env", []):
         if "value" in e:
             v = e["value"]
-            for mp, d in mounts.items():
-                v = v.replace(mp.rstrip("/") + "/", d + "/")
+            # One pass, longest mount first: a replaced path (under /tmp)
+            # must not be rewritten again by another mount's prefix.
+            prefixes = {mp.rstrip("/") + "/": d + "/" for mp, d in mounts.items()}
+            if prefixes:
+                pattern = re.compile("|".join(re.escape(p) for p in
+                                              sorted(prefixes, key=len, reverse=True)))
+                v = pattern.sub(lambda m: prefixes[m.group(0)], v)
             env[e["name"]] = v
         else:
             ref = e["valueFrom"].get("fieldRef", {}).get("fieldPath")

@@ -69,15 +69,18 @@ static void test_queries_all_namespaces(void **state)
 
     q = prom_query_kv_cache_usage(NULL);
     assert_string_equal(q, "max by (namespace, pod, model_name) "
-                           "(max_over_time(vllm:kv_cache_usage_perc{}[1m]))");
+                           "(max_over_time(vllm:kv_cache_usage_perc{}[1m]) "
+                           "and on (namespace, pod, model_name) vllm:kv_cache_usage_perc{})");
     free(q);
     q = prom_query_gpu_cache_usage("");
     assert_string_equal(q, "max by (namespace, pod, model_name) "
-                           "(max_over_time(vllm:gpu_cache_usage_perc{}[1m]))");
+                           "(max_over_time(vllm:gpu_cache_usage_perc{}[1m]) "
+                           "and on (namespace, pod, model_name) vllm:gpu_cache_usage_perc{})");
     free(q);
     q = prom_query_queue_length(NULL);
     assert_string_equal(q, "max by (namespace, pod, model_name) "
-                           "(max_over_time(vllm:num_requests_waiting{}[1m]))");
+                           "(max_over_time(vllm:num_requests_waiting{}[1m]) "
+                           "and on (namespace, pod, model_name) vllm:num_requests_waiting{})");
     free(q);
     q = prom_query_cache_config(NULL);
     assert_string_equal(q, "max by (namespace, pod, model_name, num_gpu_blocks, block_size) "
@@ -93,7 +96,8 @@ static void test_queries_all_namespaces(void **state)
     free(q);
     q = prom_query_custom(NULL, "vllm:num_requests_running", &err);
     assert_string_equal(q, "max by (namespace, pod, model_name) "
-                           "(max_over_time(vllm:num_requests_running{}[1m]))");
+                           "(max_over_time(vllm:num_requests_running{}[1m]) "
+                           "and on (namespace, pod, model_name) vllm:num_requests_running{})");
     free(q);
 }
 
@@ -105,11 +109,13 @@ static void test_queries_watch_namespace(void **state)
     (void)state;
     q = prom_query_kv_cache_usage("team-a");
     assert_string_equal(q, "max by (namespace, pod, model_name) "
-                           "(max_over_time(vllm:kv_cache_usage_perc{namespace=\"team-a\"}[1m]))");
+                           "(max_over_time(vllm:kv_cache_usage_perc{namespace=\"team-a\"}[1m]) "
+                           "and on (namespace, pod, model_name) vllm:kv_cache_usage_perc{namespace=\"team-a\"})");
     free(q);
     q = prom_query_queue_length("team-a");
     assert_string_equal(q, "max by (namespace, pod, model_name) "
-                           "(max_over_time(vllm:num_requests_waiting{namespace=\"team-a\"}[1m]))");
+                           "(max_over_time(vllm:num_requests_waiting{namespace=\"team-a\"}[1m]) "
+                           "and on (namespace, pod, model_name) vllm:num_requests_waiting{namespace=\"team-a\"})");
     free(q);
     q = prom_query_cache_config("team-a");
     assert_string_equal(q, "max by (namespace, pod, model_name, num_gpu_blocks, block_size) "
@@ -125,7 +131,8 @@ static void test_queries_watch_namespace(void **state)
     free(q);
     q = prom_query_custom("team-a", "my_metric", &err);
     assert_string_equal(q, "max by (namespace, pod, model_name) "
-                           "(max_over_time(my_metric{namespace=\"team-a\"}[1m]))");
+                           "(max_over_time(my_metric{namespace=\"team-a\"}[1m]) "
+                           "and on (namespace, pod, model_name) my_metric{namespace=\"team-a\"})");
     free(q);
 }
 
@@ -627,8 +634,10 @@ static void test_fetch_all_namespaces(void **state)
     json_object *reqs = server_requests(srv);
     assert_int_equal(json_object_array_length(reqs), 6);
     assert_string_equal(request_field(reqs, 0, "body"),
-                        "query=max%20by%20%28namespace%2C%20pod%2C%20model_name%29%20"
-                        "%28max_over_time%28vllm%3Akv_cache_usage_perc%7B%7D%5B1m%5D%29%29");
+                        "query=max%20by%20%28namespace%2C%20pod%2C%20model_name%29%20%28max_ove"
+                        "r_time%28vllm%3Akv_cache_usage_perc%7B%7D%5B1m%5D%29%20and%20on%20%28n"
+                        "amespace%2C%20pod%2C%20model_name%29%20vllm%3Akv_cache_usage_perc%7B%7"
+                        "D%29");
     assert_null(request_field(reqs, 0, "time"));
     assert_string_equal(request_field(reqs, 3, "query"),
                         "sum by (namespace, model_name) "
@@ -696,7 +705,8 @@ static void test_fetch_without_scale_to_zero(void **state)
     for (size_t i = 0; i < 4; i++)
         assert_string_equal(request_field(reqs, i, "time"), "1764237600.500");
     const char *body = request_field(reqs, 1, "body");
-    const char *tail = "%7Bnamespace%3D%22team-c%22%7D%5B1m%5D%29%29&time=1764237600.500";
+    const char *tail = "num_requests_waiting%7Bnamespace%3D%22team-c%22%7D%29"
+                       "&time=1764237600.500";
     assert_true(strlen(body) > strlen(tail));
     assert_string_equal(body + strlen(body) - strlen(tail), tail);
     json_object_put(reqs);

@@ -444,6 +444,16 @@ static void check_random_problem(void)
      * shortage left, a fractional LP can use GPUs rounding cannot. */
     if (!short_any)
         assert_true(r.int_cost >= r.lp_objective - 1e-6 - 1e-3 * c_min * (double)nv);
+
+    /* same LP optimum as the plain cold solve */
+    struct solver_result ref;
+    struct wva_error err = {{0}};
+    assert_int_equal(solver_run_reference(&p, &ref, &err), 0);
+    assert_string_equal(ref.method, "reference");
+    if (fabs(r.lp_penalized - ref.lp_penalized) > 1e-7 * fmax(1.0, fabs(ref.lp_penalized)))
+        fail_msg("%s objective %.10g, reference %.10g", r.method, r.lp_penalized,
+                 ref.lp_penalized);
+    solver_result_free(&ref);
     solver_result_free(&r);
 }
 
@@ -453,6 +463,132 @@ static void test_random_rounding_properties(void **state)
     rng_state = 12345;
     for (int k = 0; k < 200; k++)
         check_random_problem();
+}
+
+/* A large limited problem with heavy shortage, like a busy cluster: nm
+ * models of 1-4 variants on na accelerators; half the models want to grow
+ * and the spare GPUs are about half of what growing would take. */
+static void make_shortage_problem(struct solver_problem *p, size_t nm, size_t na)
+{
+    static const int prios[] = {0, 0, 0, 0, 0, 0, 1, 5, 10, 100};
+    double *want = calloc(na, sizeof(*want)), *low = calloc(na, sizeof(*low));
+    size_t nv = 0;
+
+    assert_non_null(want);
+    assert_non_null(low);
+    p->models = calloc(nm, sizeof(*p->models));
+    p->variants = calloc(4 * nm, sizeof(*p->variants));
+    p->accelerators = calloc(na, sizeof(*p->accelerators));
+    assert_non_null(p->models);
+    assert_non_null(p->variants);
+    assert_non_null(p->accelerators);
+    p->models_count = nm;
+    p->accelerators_count = na;
+    p->limited = 1;
+    for (size_t j = 0; j < nm; j++) {
+        size_t n = 1 + rnd(4);
+        int kind = (int)rnd(10);    /* 0-4 grow, 5-7 shrink, 8 hold, 9 free */
+        double cap_total = 0;
+        int cur_total = 0;
+
+        p->models[j].priority = prios[rnd(10)];
+        for (size_t k = 0; k < n; k++) {
+            struct solver_variant *v = &p->variants[nv++];
+            int cur = 1 + (int)rnd(4);
+            double gpus = (double)(1u << rnd(3));
+
+            /* distinct accelerators within a model, like real variants */
+            *v = var(j, (int)((j + 3 * k) % na), gpus * (5 + rnd(56)) + 0.01 * rnd(100),
+                     100 + rnd(900) + 0.1 * rnd(10), gpus, cur, 0, UNB);
+            if (kind <= 4) {
+                v->lower = cur;
+                v->upper = rnd(4) ? UNB : cur + 2 + (int)rnd(5);
+            } else if (kind <= 7) {
+                v->lower = (int)rnd(2);
+                v->upper = cur;
+            } else if (kind == 8) {
+                v->lower = v->upper = cur;
+            } else {
+                v->upper = 2 + (int)rnd(6);
+            }
+            cap_total += v->capacity * cur;
+            cur_total += cur;
+            low[v->accelerator] += v->gpus * v->lower;
+            if (kind <= 4)
+                want[v->accelerator] += v->gpus * (2 + rnd(4));
+        }
+        if (kind <= 4) {            /* overloaded: needs 1.3-2.5x */
+            p->models[j].kv_demand = cap_total * (1.3 + 0.01 * rnd(120));
+            p->models[j].replica_demand = cur_total + 1 + rnd(4);
+        } else if (kind <= 7) {     /* idle: one replica fewer */
+            p->models[j].kv_demand = cap_total * (0.3 + 0.01 * rnd(40));
+            p->models[j].replica_demand = cur_total > 1 ? cur_total - 1 : 1;
+        } else {
+            p->models[j].kv_demand = cap_total * 0.9;
+            p->models[j].replica_demand = cur_total;
+        }
+    }
+    p->variants_count = nv;
+    for (size_t a = 0; a < na; a++)
+        p->accelerators[a].gpus_available = low[a] + floor(0.5 * want[a]);
+    free(want);
+    free(low);
+}
+
+static void free_problem(struct solver_problem *p)
+{
+    free(p->models);
+    free(p->variants);
+    free(p->accelerators);
+}
+
+/* The price decomposition reaches the same LP optimum as GLPK's plain
+ * cold solve of the full LP, and its plan keeps the rounding guarantees. */
+static void test_prices_match_reference(void **state)
+{
+    (void)state;
+    rng_state = 777;
+    for (int k = 0; k < 6; k++) {
+        struct solver_problem p = {0};
+        struct solver_result r, ref;
+        struct wva_error err = {{0}};
+
+        make_shortage_problem(&p, 520 + rnd(150), 3 + rnd(6));
+        run_ok(&p, &r);
+        assert_int_equal(solver_run_reference(&p, &ref, &err), 0);
+        assert_true(r.lp_rows >= 800);     /* else the full LP is used */
+        assert_string_equal(r.method, "prices");
+        assert_string_equal(r.status, "optimal");
+        assert_true(r.lp_columns == ref.lp_columns && r.lp_rows == ref.lp_rows);
+        if (fabs(r.lp_penalized - ref.lp_penalized) > 1e-7 * fabs(ref.lp_penalized))
+            fail_msg("problem %d: objective %.12g, reference %.12g", k, r.lp_penalized,
+                     ref.lp_penalized);
+        /* heavy shortage: the inventory binds and demand is left unmet */
+        double unmet = 0, *use = calloc(p.accelerators_count, sizeof(*use));
+        assert_non_null(use);
+        for (size_t j = 0; j < p.models_count; j++)
+            unmet += r.replica_shortage[j];
+        assert_true(unmet > 10);
+        for (size_t i = 0; i < p.variants_count; i++) {
+            const struct solver_variant *v = &p.variants[i];
+
+            assert_true(r.replicas[i] >= v->lower);
+            if (v->upper != UNB)
+                assert_true(r.replicas[i] <= v->upper);
+            use[v->accelerator] += v->gpus * r.replicas[i];
+        }
+        for (size_t a = 0; a < p.accelerators_count; a++)
+            assert_true(use[a] <= p.accelerators[a].gpus_available + 1e-9);
+        /* deterministic */
+        struct solver_result again;
+        run_ok(&p, &again);
+        assert_memory_equal(r.replicas, again.replicas, p.variants_count * sizeof(int));
+        free(use);
+        solver_result_free(&again);
+        solver_result_free(&ref);
+        solver_result_free(&r);
+        free_problem(&p);
+    }
 }
 
 static void test_deterministic_ties(void **state)
@@ -535,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_infeasible_demand_is_shortage),
         cmocka_unit_test(test_overcommitted_lower_bounds),
         cmocka_unit_test(test_random_rounding_properties),
+        cmocka_unit_test(test_prices_match_reference),
         cmocka_unit_test(test_deterministic_ties),
         cmocka_unit_test(test_glpk_prints_nothing),
     };
