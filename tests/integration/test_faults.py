@@ -284,9 +284,11 @@ class FaultTest(unittest.TestCase):
         self.assertFalse([e for e in self.writes() if e["subresource"] == "scale"
                           and 200 <= e["status"] < 300])
 
-    def event_reasons(self):
+    def event_reasons(self, kind="VariantAutoscaling"):
+        """Reasons of the Events about objects of one kind in the test's namespace."""
         return sorted(e["reason"] for e in
-                      self.s.admin("GET", "/objects/events?namespace=" + self.ns)["items"])
+                      self.s.admin("GET", "/objects/events?namespace=" + self.ns)["items"]
+                      if e["involvedObject"]["kind"] == kind)
 
     def faults(self, *rules):
         self.s.admin("PUT", "/faults", {"faults": list(rules)})
@@ -676,6 +678,9 @@ class FaultTest(unittest.TestCase):
                          [("Warning", "wva-saturation-config")])
         self.assertIn("1.5", events[0]["message"])
         self.assert_in_scope()
+        # Once per finding, not once per run.
+        self.run_plan(expect=0)
+        self.assertEqual(self.event_reasons("ConfigMap"), ["InvalidConfiguration"])
 
     def test_configmap_malformed_scale_to_zero(self):
         """enable_scale_to_zero: maybe -> the entry is ignored; scale-to-zero
@@ -687,6 +692,7 @@ class FaultTest(unittest.TestCase):
         plan, _ = self.run_plan(expect=0)
         self.assertRegex("\n".join(plan["warnings"]),
                          "%s/wva-scale-to-zero-config key default" % self.ns)
+        self.assertEqual(self.event_reasons("ConfigMap"), ["InvalidConfiguration"])
         self.assert_as_without_fault()
 
     def test_configmap_malformed_main(self):
