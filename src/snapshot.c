@@ -44,6 +44,13 @@
 
 #define SNAPSHOT_MAX_BYTES ((size_t)512 * 1024 * 1024)
 #define SNAPSHOT_MAX_DEPTH 64
+/* Bounds on what one snapshot may hold: far above any real cluster (a
+ * 10,000-VA cluster has about 30,000 pods), low enough that a hostile or
+ * broken input cannot make the run allocate without end. */
+#define SNAPSHOT_MAX_ITEMS 1000000u          /* per Kubernetes list */
+#define SNAPSHOT_MAX_SAMPLES 5000000u        /* per metrics series */
+#define SNAPSHOT_MAX_STRING (1024u * 1024u)  /* bytes of one string value */
+#define SNAPSHOT_MAX_NAME 253u               /* metadata.name / namespace (DNS subdomain) */
 #define SNAPSHOT_VERSION 1
 #define DESCRIBE_MAX 96     /* bytes of an offending value quoted in a message */
 
@@ -334,6 +341,9 @@ static int jp_get_string(struct jpath *p, struct json_object *obj, const char *k
     int rc = jp_get(p, obj, key, JK_STRING, required, &v, err);
 
     *out = rc > 0 ? json_object_get_string(v) : NULL;
+    if (rc > 0 && (size_t)json_object_get_string_len(v) > SNAPSHOT_MAX_STRING)
+        return jp_fail_at(p, key, err, "string of %d bytes exceeds the limit of %u",
+                          json_object_get_string_len(v), SNAPSHOT_MAX_STRING);
     return rc;
 }
 
@@ -456,6 +466,12 @@ static int read_metadata(struct jpath *p, struct json_object *item, bool namespa
         return jp_fail_at(p, "name", err, "expected non-empty string, got \"\"");
     if (namespaced && !m->ns[0])
         return jp_fail_at(p, "namespace", err, "expected non-empty string, got \"\"");
+    if (strlen(m->name) > SNAPSHOT_MAX_NAME)
+        return jp_fail_at(p, "name", err, "name of %zu characters exceeds the Kubernetes "
+                          "limit of %u", strlen(m->name), SNAPSHOT_MAX_NAME);
+    if (namespaced && strlen(m->ns) > SNAPSHOT_MAX_NAME)
+        return jp_fail_at(p, "namespace", err, "name of %zu characters exceeds the Kubernetes "
+                          "limit of %u", strlen(m->ns), SNAPSHOT_MAX_NAME);
     m->deleting = deletion != NULL;
     jp_pop(p, mark);
     return 0;
@@ -1382,6 +1398,11 @@ static int read_list(const struct doc *d, struct jpath *p, struct json_object *r
         return -1;
     snprintf(id, sizeof(id), "%s/items", key);
     n = elements_open(&e, d, arr, id);
+    if (n > SNAPSHOT_MAX_ITEMS) {
+        elements_close(&e);
+        return jp_fail_at(p, "items", err, "%zu items exceed the limit of %u", n,
+                          SNAPSHOT_MAX_ITEMS);
+    }
     *items = n ? wva_xcalloc(n, item_size) : NULL;
     *count = n;
     jp_key(p, "items");
@@ -1448,6 +1469,12 @@ static int read_series(const struct doc *d, struct jpath *p, struct json_object 
     size_t n = elements_open(&e, d, arr, id);
     int rc = 0;
 
+    if (n > SNAPSHOT_MAX_SAMPLES) {
+        elements_close(&e);
+        out->items = NULL;
+        out->count = 0;
+        return jp_fail(p, err, "%zu samples exceed the limit of %u", n, SNAPSHOT_MAX_SAMPLES);
+    }
     out->items = n ? wva_xcalloc(n, sizeof(out->items[0])) : NULL;
     out->count = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {

@@ -719,7 +719,9 @@ static void test_live_last_run(void **state)
     live(&r, NULL);
     c = GLOBAL_ROW(&r, SYS_NS, "wva-optimizer", "LastRun");
     assert_false(c->ok);
-    assert_contains(c->finding, ", 1h0m0s ago (interval 1m0s, more than 3 intervals)");
+    /* The age is measured at run time: a slow machine may add a second. */
+    assert_contains(c->finding, ", 1h0m");
+    assert_contains(c->finding, "s ago (interval 1m0s, more than 3 intervals)");
     assert_contains(c->fix, "kubectl -n " SYS_NS " create job --from=cronjob/wva-optimizer");
     doctor_report_free(&r);
 

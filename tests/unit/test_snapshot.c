@@ -953,10 +953,53 @@ static void test_kvlist(void **state)
     snapshot_free(NULL);
 }
 
+/* Resource bounds: a list too long, a name longer than Kubernetes allows, a
+ * string beyond 1 MiB are clean errors naming where. */
+static void test_resource_bounds(void **state)
+{
+    static const char *head =
+        "{\"kind\":\"WVASnapshot\",\"version\":1,\"capturedAt\":\"2026-11-27T10:00:00Z\","
+        "\"namespaces\":{\"items\":[]},\"variantAutoscalings\":{\"items\":[]},"
+        "\"pods\":{\"items\":[]},\"configMaps\":{\"items\":[]},";
+    struct wva_strbuf sb = WVA_STRBUF_INIT;
+    struct wva_snapshot *snap = NULL;
+    struct wva_error err;
+    char name[300];
+
+    (void)state;
+    wva_strbuf_addf(&sb, "%s\"deployments\":{\"items\":[", head);
+    for (size_t i = 0; i <= 1000000; i++)
+        wva_strbuf_adds(&sb, i ? ",{}" : "{}");
+    wva_strbuf_adds(&sb, "]}}");
+    assert_int_equal(snapshot_parse(sb.buf, sb.len, &snap, &err), -1);
+    assert_string_equal(err.msg, "deployments.items: 1000001 items exceed the limit of 1000000");
+
+    memset(name, 'a', 254);
+    name[254] = '\0';
+    wva_strbuf_reset(&sb);
+    wva_strbuf_addf(&sb, "%s\"deployments\":{\"items\":[{\"metadata\":{\"name\":\"%s\","
+                    "\"namespace\":\"ns\"}}]}}", head, name);
+    assert_int_equal(snapshot_parse(sb.buf, sb.len, &snap, &err), -1);
+    assert_string_equal(err.msg, "deployments.items[0].metadata.name: name of 254 characters "
+                                 "exceeds the Kubernetes limit of 253");
+
+    wva_strbuf_reset(&sb);
+    wva_strbuf_addf(&sb, "%s\"deployments\":{\"items\":[{\"metadata\":{\"name\":\"d\","
+                    "\"namespace\":\"ns\",\"resourceVersion\":\"", head);
+    for (size_t i = 0; i <= 1024 * 1024; i++)
+        wva_strbuf_add(&sb, "7", 1);
+    wva_strbuf_adds(&sb, "\"}}]}}");
+    assert_int_equal(snapshot_parse(sb.buf, sb.len, &snap, &err), -1);
+    assert_string_equal(err.msg, "deployments.items[0].metadata.resourceVersion: string of "
+                                 "1048577 bytes exceeds the limit of 1048576");
+    wva_strbuf_release(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minimal),
+        cmocka_unit_test(test_resource_bounds),
         cmocka_unit_test(test_rich),
         cmocka_unit_test(test_split_and_whole_agree),
         cmocka_unit_test(test_file_errors),
