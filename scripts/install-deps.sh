@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_packages=(build-essential autoconf automake pkg-config
     libcurl4-openssl-dev libjson-c-dev libyaml-dev libglpk-dev libsqlite3-dev libcmocka-dev)
-test_packages=(python3 python3-yaml openssl prometheus prometheus-pushgateway valgrind curl groff-base)
+test_packages=(python3 python3-yaml openssl prometheus prometheus-pushgateway valgrind curl groff-base clang libclang-rt-14-dev)
 
 packages=("${build_packages[@]}")
 if [ "${1:-}" != "--runtime" ]; then

@@ -55,6 +55,12 @@ if [ "${WVA_SKIP_VALGRIND:-0}" != 1 ]; then
     [ "$failed" -eq 0 ]
 fi
 
+# A short fuzzing smoke run of every parser of outside input (the long
+# runs are `scripts/fuzz.sh` with a larger FUZZ_SECONDS; see the README).
+if [ "${WVA_SKIP_FUZZ:-0}" != 1 ]; then
+    FUZZ_SECONDS=${WVA_FUZZ_SECONDS:-3} FUZZ_BUILD_DIR="$top/build-fuzz-ci" "$top/scripts/fuzz.sh"
+fi
+
 # The distribution tarball builds and passes its tests on its own.
 if [ "${WVA_SKIP_DISTCHECK:-0}" != 1 ]; then
     make -s distcheck >distcheck.log 2>&1 || { tail -50 distcheck.log >&2; exit 1; }

@@ -53,7 +53,7 @@ static size_t replay_dir(const char *dir, fuzz_fn fn)
     while ((e = readdir(d)) != NULL) {
         char path[4096];
         struct stat st;
-        size_t len;
+        size_t len = 0;
         char *data;
 
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);

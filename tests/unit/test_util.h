@@ -29,6 +29,8 @@ static inline char *read_whole_file(const char *path, size_t *len_out)
     char *buf = NULL;
     size_t len = 0, cap = 0, n;
 
+    if (len_out)
+        *len_out = 0;
     if (!f)
         return NULL;
     do {
