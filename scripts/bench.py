@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -300,10 +301,14 @@ def main(argv):
     p.add_argument("--keep-plans", metavar="DIR", help="keep each size's last plan here")
     args = p.parse_args(argv)
     args.launcher = Launcher()
+    # Plans go to --keep-plans, else to a temporary directory removed at the end.
+    args.plan_dir = args.keep_plans or tempfile.mkdtemp(prefix="wva-bench-plans-")
     try:
         return run_sizes(p, args)
     finally:
         args.launcher.close()
+        if not args.keep_plans:
+            shutil.rmtree(args.plan_dir, ignore_errors=True)
 
 
 def run_sizes(p, args):
@@ -340,7 +345,7 @@ def run_sizes(p, args):
               "gap/model", "runs"]
     widths = [6, 6, 8, 8, 9, 8, 8, 8, 8, 13, 13, 9, 4]
     rows, results, notes = [], [], []
-    plan_dir = args.keep_plans or tempfile.mkdtemp(prefix="wva-bench-plans-")
+    plan_dir = args.plan_dir
     os.makedirs(plan_dir, exist_ok=True)
     failed = False
     for size in sizes:

@@ -74,6 +74,7 @@ struct run {
     double now;
     char now_text[32];          /* RFC 3339 of now */
     const struct wva_va **vas;  /* sorted by namespace, name */
+    size_t refreshes;           /* refresh-only status writes so far */
 };
 
 const char *actuate_scale_name(enum actuate_scale s)
@@ -524,30 +525,44 @@ static bool conditions_unchanged(const struct wva_va *va, const struct out_condi
  * The snapshot does not carry status.actuation.applied; it is inferred as
  * the previous run would have written it: the Deployment ran the desired
  * replicas (nobody else scaling in between). */
-static bool status_unchanged(const struct run *r, const struct wva_va *va,
-                             const struct desired_status *d, const struct out_condition *c,
-                             size_t n)
+enum status_need {
+    STATUS_UNCHANGED,           /* nothing to write */
+    STATUS_REFRESH,             /* unchanged, but lastRunTime is 5 intervals old */
+    STATUS_CHANGED,
+};
+
+/* Whether the status must be written (SPEC section 7): not when nothing
+ * but lastRunTime would change and lastRunTime is younger than
+ * ACTUATE_STATUS_REFRESH_INTERVALS intervals.  "applied" is unchanged when
+ * the previous run would have written it: the Deployment ran the desired
+ * replicas (nobody else scaling in between). */
+static enum status_need status_need(const struct run *r, const struct wva_va *va,
+                                    const struct desired_status *d,
+                                    const struct out_condition *c, size_t n)
 {
     if (!conditions_unchanged(va, c, n))
-        return false;
+        return STATUS_CHANGED;
     if (!d->write_alloc)
-        return true;
-    if (va->status_last_run_time < 0 ||
-        r->now - va->status_last_run_time >=
-            ACTUATE_STATUS_REFRESH_INTERVALS * r->opts->interval_seconds)
-        return false;
+        return STATUS_UNCHANGED;
+    if (va->status_last_run_time < 0)
+        return STATUS_CHANGED;
     if (d->write_replicas) {
         if (d->num_replicas != va->status_desired_replicas)
-            return false;
+            return STATUS_CHANGED;
         if (d->accelerator && !str_eq(d->accelerator, va->status_accelerator))
-            return false;
+            return STATUS_CHANGED;
     }
     const struct wva_deployment *dep =
         va->target_name ? snapshot_find_deployment(r->snap, va->namespace_name, va->target_name)
                         : NULL;
     bool prev_applied = dep && va->status_desired_replicas >= 0 &&
                         dep->replicas == va->status_desired_replicas;
-    return prev_applied == d->applied;
+    if (prev_applied != d->applied)
+        return STATUS_CHANGED;
+    if (r->now - va->status_last_run_time >=
+        ACTUATE_STATUS_REFRESH_INTERVALS * r->opts->interval_seconds)
+        return STATUS_REFRESH;
+    return STATUS_UNCHANGED;
 }
 
 static char *status_body(const struct run *r, const struct desired_status *d,
@@ -795,7 +810,16 @@ static void record_variant(struct run *r, const struct wva_plan_variant *pv,
     conds = wva_xcalloc(va->conditions_count + COND_COUNT, sizeof(*conds));
     n = merge_conditions(r, va, &d, conds);
 
-    if (status_unchanged(r, va, &d, conds, n)) {
+    enum status_need need = status_need(r, va, &d, conds, n);
+    /* Statuses written in one run all come due together five intervals
+     * later; refreshing them in bounded batches (each run takes the next
+     * due ones, as those refreshed stop being due) keeps a steady-state run
+     * short on large clusters.  Real changes are never deferred. */
+    if (need == STATUS_REFRESH && r->refreshes >= ACTUATE_MAX_REFRESHES_PER_RUN)
+        need = STATUS_UNCHANGED;
+    if (need == STATUS_REFRESH)
+        r->refreshes++;
+    if (need == STATUS_UNCHANGED) {
         res->status_skipped = true;
         r->report->status_skipped++;
     } else {

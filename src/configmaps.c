@@ -133,30 +133,16 @@ struct wva_config {
 
 void wva_warnings_add(struct wva_warnings *w, const char *fmt, ...)
 {
-    char small[512];
+    struct wva_strbuf sb = WVA_STRBUF_INIT;
     va_list ap;
-    char *msg;
-    int n;
 
     if (!w)
         return;
-    /* A stack buffer first: most warnings fit, and gcc 12 misreports
-     * vsnprintf(NULL, 0, ...) under -O1 and the sanitizers. */
     va_start(ap, fmt);
-    n = vsnprintf(small, sizeof(small), fmt, ap);
+    wva_strbuf_vaddf(&sb, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof(small)) {
-        msg = wva_xstrdup(small);
-    } else {
-        msg = wva_xmalloc((size_t)n + 1);
-        va_start(ap, fmt);
-        vsnprintf(msg, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
     w->items = wva_xrealloc(w->items, (w->count + 1) * sizeof(*w->items));
-    w->items[w->count++] = msg;
+    w->items[w->count++] = wva_strbuf_detach(&sb);
 }
 
 void wva_warnings_free(struct wva_warnings *w)

@@ -287,15 +287,16 @@ int history_check_dsn(const char *dsn, struct wva_error *err)
 
 /* ---- open, schema, migrations ---- */
 
-static int user_version(struct history *h, int *version)
+/* The integer answer of a one-row query (a PRAGMA or a count). */
+static int query_int(struct history *h, const char *sql, int *value)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(h->db, "PRAGMA user_version", -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(h->db, sql, -1, &st, NULL);
 
     if (rc == SQLITE_OK) {
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
-            *version = sqlite3_column_int(st, 0);
+            *value = sqlite3_column_int(st, 0);
             rc = SQLITE_OK;
         }
     }
@@ -303,20 +304,18 @@ static int user_version(struct history *h, int *version)
     return rc;
 }
 
+static int user_version(struct history *h, int *version)
+{
+    return query_int(h, "PRAGMA user_version", version);
+}
+
 /* Whether an unversioned database already holds tables (someone else's). */
 static int has_tables(struct history *h, bool *any)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(h->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL);
+    int count = 0;
+    int rc = query_int(h, "SELECT count(*) FROM sqlite_master", &count);
 
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            *any = sqlite3_column_int(st, 0) > 0;
-            rc = SQLITE_OK;
-        }
-    }
-    sqlite3_finalize(st);
+    *any = count > 0;
     return rc;
 }
 

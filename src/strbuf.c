@@ -79,28 +79,33 @@ void wva_strbuf_adds(struct wva_strbuf *sb, const char *s)
     wva_strbuf_add(sb, s, strlen(s));
 }
 
-void wva_strbuf_addf(struct wva_strbuf *sb, const char *fmt, ...)
+void wva_strbuf_vaddf(struct wva_strbuf *sb, const char *fmt, va_list ap)
 {
     char small[256];
-    va_list ap;
+    va_list again;
     int n;
 
     /* Format into a stack buffer first: most lines are short, and it avoids
      * a second pass for them. */
-    va_start(ap, fmt);
+    va_copy(again, ap);
     n = vsnprintf(small, sizeof(small), fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof(small)) {
+    if (n >= 0 && (size_t)n < sizeof(small)) {
         wva_strbuf_add(sb, small, (size_t)n);
-        return;
+    } else if (n >= 0) {
+        grow(sb, (size_t)n);
+        vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, again);
+        sb->len += (size_t)n;
     }
-    grow(sb, (size_t)n);
+    va_end(again);
+}
+
+void wva_strbuf_addf(struct wva_strbuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+
     va_start(ap, fmt);
-    vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+    wva_strbuf_vaddf(sb, fmt, ap);
     va_end(ap);
-    sb->len += (size_t)n;
 }
 
 const char *wva_strbuf_str(const struct wva_strbuf *sb)

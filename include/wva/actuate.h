@@ -29,6 +29,9 @@
 /* A status whose only change would be lastRunTime is rewritten once its
  * lastRunTime is this many intervals old (SPEC section 7). */
 #define ACTUATE_STATUS_REFRESH_INTERVALS 5
+/* At most this many statuses are rewritten per run only to refresh
+ * lastRunTime; the rest wait for the next runs. */
+#define ACTUATE_MAX_REFRESHES_PER_RUN 500
 
 struct actuate_options {
     bool dry_run;                   /* no write request of any kind */

@@ -7,6 +7,7 @@
 #ifndef WVA_STRBUF_H
 #define WVA_STRBUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct wva_strbuf {
@@ -21,6 +22,8 @@ void wva_strbuf_add(struct wva_strbuf *sb, const char *data, size_t len);
 void wva_strbuf_adds(struct wva_strbuf *sb, const char *s);
 void wva_strbuf_addf(struct wva_strbuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+void wva_strbuf_vaddf(struct wva_strbuf *sb, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* The contents, never NULL ("" when empty).  Owned by sb. */
 const char *wva_strbuf_str(const struct wva_strbuf *sb);
 void wva_strbuf_reset(struct wva_strbuf *sb);

@@ -884,11 +884,53 @@ static void test_invalid_arguments(void **state)
     snapshot_free(snap);
 }
 
+/* Statuses that are only due for a lastRunTime refresh are rewritten in
+ * batches of ACTUATE_MAX_REFRESHES_PER_RUN; the rest follow next run. */
+static void test_status_refresh_is_batched(void **state)
+{
+    enum { N = ACTUATE_MAX_REFRESHES_PER_RUN + 10 };
+    char name[32];
+    struct wva_plan *plan = plan_new();
+    struct actuate_options o = options(T0);
+    struct actuate_report rep;
+    struct wva_snapshot *snap;
+
+    (void)state;
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), "va-%04d", i);
+        add_variant(name, 1, NULL);
+        plan_add(plan, name, 1, 1, WVA_SKIP_NONE, "within thresholds");
+    }
+    snap = take_snapshot();
+    run(snap, plan, &o, &rep);
+    assert_int_equal(rep.status_written, N);
+    actuate_report_free(&rep);
+    snapshot_free(snap);
+
+    snap = take_snapshot();
+    o.now = T0 + ACTUATE_STATUS_REFRESH_INTERVALS * INTERVAL;
+    run(snap, plan, &o, &rep);
+    assert_int_equal(rep.status_written, ACTUATE_MAX_REFRESHES_PER_RUN);
+    assert_int_equal(rep.status_skipped, 10);
+    actuate_report_free(&rep);
+    snapshot_free(snap);
+
+    snap = take_snapshot();
+    o.now += 1;
+    run(snap, plan, &o, &rep);
+    assert_int_equal(rep.status_written, 10);
+    assert_int_equal(rep.status_skipped, ACTUATE_MAX_REFRESHES_PER_RUN);
+    actuate_report_free(&rep);
+    snapshot_free(snap);
+    plan_free(plan);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_scale_patch_body_order_and_events, setup),
         cmocka_unit_test_setup(test_foreign_skips_never_touched, setup),
+        cmocka_unit_test_setup(test_status_refresh_is_batched, setup),
         cmocka_unit_test_setup(test_dry_run_writes_nothing, setup),
         cmocka_unit_test_setup(test_conflict_same_replicas_retried, setup),
         cmocka_unit_test_setup(test_conflict_after_someone_scaled_holds, setup),
