@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Build and run every test: the unit tests, scenario replays, command line
 # tests and live-run integration tests under AddressSanitizer +
-# UndefinedBehaviorSanitizer, then `make distcheck`.  Installs missing Debian packages first.
+# UndefinedBehaviorSanitizer; the unit tests under valgrind; a short fuzzing
+# run; then `make distcheck`.  Installs missing Debian packages first.  Any
+# failing stage stops the script with a non-zero exit; the last line counts
+# the stages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -20,6 +23,7 @@ if ! make -s -j2 check; then
     cat test-suite.log >&2 || true
     exit 1
 fi
+stages=1
 
 # Live runs: the real (sanitized) binary against the Kubernetes API test
 # server and a real Prometheus on 127.0.0.1.
@@ -31,13 +35,15 @@ WVA_BIN="$build/wva-optimizer" python3 "$top/tests/integration/test_faults.py"
 # Manifests: CRD schema, CronJob args/env, least-privilege RBAC derived from
 # the real binary's requests.
 WVA_BIN="$build/wva-optimizer" python3 "$top/tests/manifests/test_manifests.py"
+stages=$((stages + 4))
 
 # Unit tests once more under valgrind memcheck, without the sanitizers
 # (they cannot be combined): no invalid access, no leak.
 if [ "${WVA_SKIP_VALGRIND:-0}" != 1 ]; then
     vg="$top/build-valgrind"
     mkdir -p "$vg"
-    (cd "$vg" && ../configure -q CFLAGS="-O1 -g" && make -s -j2 && make -s -j2 check TESTS=)
+    (cd "$vg" && ../configure -q CFLAGS="-O1 -g" && make -s -j2 &&
+        make -s -j2 check TESTS= >/dev/null)
     failed=0
     for t in "$vg"/tests/unit/test_*; do
         [ -x "$t" ] || continue
@@ -51,18 +57,22 @@ if [ "${WVA_SKIP_VALGRIND:-0}" != 1 ]; then
             failed=$((failed + 1))
         fi
     done
-    echo "valgrind: unit tests clean ($failed failed)"
-    [ "$failed" -eq 0 ]
+    [ "$failed" -eq 0 ] || { echo "valgrind: $failed unit test program(s) failed" >&2; exit 1; }
+    echo "valgrind: every unit test program clean"
+    stages=$((stages + 1))
 fi
 
 # A short fuzzing smoke run of every parser of outside input (the long
 # runs are `scripts/fuzz.sh` with a larger FUZZ_SECONDS; see the README).
 if [ "${WVA_SKIP_FUZZ:-0}" != 1 ]; then
     FUZZ_SECONDS=${WVA_FUZZ_SECONDS:-3} FUZZ_BUILD_DIR="$top/build-fuzz-ci" "$top/scripts/fuzz.sh"
+    stages=$((stages + 1))
 fi
 
 # The distribution tarball builds and passes its tests on its own.
 if [ "${WVA_SKIP_DISTCHECK:-0}" != 1 ]; then
     make -s distcheck >distcheck.log 2>&1 || { tail -50 distcheck.log >&2; exit 1; }
     echo "distcheck: ok"
+    stages=$((stages + 1))
 fi
+echo "stages: $stages passed, 0 failed"

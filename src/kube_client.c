@@ -166,6 +166,8 @@ static void add_sanitized(struct wva_strbuf *sb, const char *s, size_t max)
         wva_strbuf_adds(sb, "...");
 }
 
+/* Valid UTF-8 only: the API server always sends it, and strings of an
+ * answer end up in plans and --snapshot-out files, which must stay JSON. */
 static json_object *parse_json(const char *text, size_t len)
 {
     struct json_tokener *tok = json_tokener_new_ex(KUBE_JSON_MAX_DEPTH);
@@ -173,6 +175,7 @@ static json_object *parse_json(const char *text, size_t len)
 
     if (!tok)
         return NULL;
+    json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
     obj = json_tokener_parse_ex(tok, text, (int)len);
     if (json_tokener_get_error(tok) != json_tokener_success ||
         json_tokener_get_parse_end(tok) != len) {
@@ -451,179 +454,74 @@ out:
 
 /* ---- the live snapshot ------------------------------------------------ */
 
-enum fetch_kind {
-    FETCH_NAMESPACES,
-    FETCH_VAS,
-    FETCH_DEPLOYMENTS,
-    FETCH_PODS,
-    FETCH_CONFIGMAPS,
-    FETCH_NODES,
-};
-
-/* The snapshot document key of each kind (SPEC section 8). */
-static const char *const fetch_keys[] = {
-    [FETCH_NAMESPACES] = "namespaces",
-    [FETCH_VAS] = "variantAutoscalings",
-    [FETCH_DEPLOYMENTS] = "deployments",
-    [FETCH_PODS] = "pods",
-    [FETCH_CONFIGMAPS] = "configMaps",
-    [FETCH_NODES] = "nodes",
-};
-
-/* Items of one list (or a few GETs) on their way into the snapshot.  They
- * are converted in batches of at most a page into `acc`, a scratch
- * snapshot, and moved into the real one only when the list is complete, so
- * that a list restarted after 410 can simply drop `acc`. */
-struct fetch_batch {
-    enum fetch_kind kind;
+/* Items of one list (or one GET) on their way into the snapshot.  They are
+ * converted as they arrive, each by the snapshot module's reader for its
+ * kind (the same as for --from-file), straight from the page's tree.  The
+ * list's position in the snapshot when it started is kept, so that a list
+ * restarted after 410, or one that fails, leaves nothing behind. */
+struct fetch_list {
+    enum snapshot_list kind;
     const char *what;               /* for messages */
-    json_object *pending;           /* array of items not yet converted */
-    struct wva_snapshot *acc;
+    struct wva_snapshot *snap;
+    size_t start;                   /* items of this kind before the list */
 };
 
-/* Move every object array of `from` to the end of those of `to` (the
- * structs are moved, not copied; `from` keeps empty arrays). */
-static void append_arrays(struct wva_snapshot *to, struct wva_snapshot *from)
+static void fetch_begin(struct fetch_list *fl, enum snapshot_list kind, const char *what,
+                        struct wva_snapshot *snap)
 {
-#define APPEND(field)                                                                   \
-    do {                                                                                \
-        if (from->field##_count == 0)                                                   \
-            break;                                                                      \
-        to->field = wva_xrealloc(to->field, (to->field##_count + from->field##_count) * \
-                                                sizeof(to->field[0]));                  \
-        memcpy(to->field + to->field##_count, from->field,                              \
-               from->field##_count * sizeof(from->field[0]));                           \
-        to->field##_count += from->field##_count;                                       \
-        free(from->field);                                                              \
-        from->field = NULL;                                                             \
-        from->field##_count = 0;                                                        \
-    } while (0)
-    APPEND(namespaces);
-    APPEND(vas);
-    APPEND(deployments);
-    APPEND(pods);
-    APPEND(configmaps);
-    APPEND(nodes);
-#undef APPEND
+    fl->kind = kind;
+    fl->what = what;
+    fl->snap = snap;
+    fl->start = snapshot_list_count(snap, kind);
 }
 
-/* Convert pending items with the snapshot module's own readers.
- *
- * TODO(snapshot): snapshot.h exports no per-item converter yet, so the
- * items are wrapped in a minimal snapshot document and read with
- * snapshot_parse() (the same conversion code as --from-file; nothing is
- * duplicated here).  When snapshot.h gains
- *   int snapshot_add_item(struct wva_snapshot *snap, enum snapshot_kind kind,
- *                         json_object *item, struct wva_error *err);
- * this function becomes a loop calling it on each pending item. */
-static int batch_convert(struct fetch_batch *b, struct wva_error *err)
+/* Drop what the list had appended. */
+static void fetch_abandon(struct fetch_list *fl)
 {
-    json_object *doc;
-    struct wva_snapshot *part = NULL;
-    const char *text;
-    size_t len;
-    int rc = -1;
-
-    if (json_object_array_length(b->pending) == 0)
-        return 0;
-    doc = json_object_new_object();
-    json_object_object_add(doc, "kind", json_object_new_string("WVASnapshot"));
-    json_object_object_add(doc, "version", json_object_new_int(1));
-    json_object_object_add(doc, "capturedAt", json_object_new_string("1970-01-01T00:00:00Z"));
-    for (size_t k = 0; k < sizeof(fetch_keys) / sizeof(fetch_keys[0]); k++) {
-        json_object *list = json_object_new_object();
-        json_object_object_add(list, "items",
-                               k == b->kind ? json_object_get(b->pending)
-                                            : json_object_new_array());
-        json_object_object_add(doc, fetch_keys[k], list);
-    }
-    text = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN, &len);
-    if (snapshot_parse(text, len, &part, err) < 0) {
-        wva_error_prefix(err, "%s: ", b->what);
-        goto out;
-    }
-
-    append_arrays(b->acc, part);
-    rc = 0;
-out:
-    snapshot_free(part);
-    json_object_put(doc);
-    json_object_put(b->pending);
-    b->pending = json_object_new_array();
-    return rc;
+    snapshot_truncate_list(fl->snap, fl->kind, fl->start);
 }
 
-static void batch_init(struct fetch_batch *b, enum fetch_kind kind, const char *what)
+static int fetch_add(json_object *item, void *ctx, struct wva_error *err)
 {
-    b->kind = kind;
-    b->what = what;
-    b->pending = json_object_new_array();
-    b->acc = wva_xcalloc(1, sizeof(*b->acc));
-}
-
-static void batch_release(struct fetch_batch *b)
-{
-    json_object_put(b->pending);
-    b->pending = NULL;
-    snapshot_free(b->acc);
-    b->acc = NULL;
-}
-
-static int batch_add(json_object *item, void *ctx, struct wva_error *err)
-{
-    struct fetch_batch *b = ctx;
+    struct fetch_list *fl = ctx;
 
     if (!item) {                    /* list restarted: forget everything */
-        snapshot_free(b->acc);
-        b->acc = wva_xcalloc(1, sizeof(*b->acc));
-        json_object_put(b->pending);
-        b->pending = json_object_new_array();
+        fetch_abandon(fl);
         return 0;
     }
-    json_object_array_add(b->pending, json_object_get(item));
-    if (json_object_array_length(b->pending) >= KUBE_LIST_PAGE_SIZE)
-        return batch_convert(b, err);
-    return 0;
-}
-
-/* Convert what is left and append the batch to snap. */
-static int batch_commit(struct fetch_batch *b, struct wva_snapshot *snap, struct wva_error *err)
-{
-    if (batch_convert(b, err) < 0)
+    if (snapshot_append_item(fl->snap, fl->kind, item, err) < 0) {
+        wva_error_prefix(err, "%s: ", fl->what);
         return -1;
-    append_arrays(snap, b->acc);
+    }
     return 0;
 }
 
 /* List path into snap. */
-static int fetch_list(struct kube_client *c, const char *path, enum fetch_kind kind,
+static int fetch_list(struct kube_client *c, const char *path, enum snapshot_list kind,
                       struct wva_snapshot *snap, struct wva_error *err)
 {
-    struct fetch_batch b;
+    struct fetch_list fl;
     char what[512];
-    int rc = -1;
 
     snprintf(what, sizeof(what), "LIST %s", path);
-    batch_init(&b, kind, what);
-    if (kube_list(c, path, NULL, batch_add, &b, NULL, err) < 0 ||
-        batch_commit(&b, snap, err) < 0)
-        goto out;
-    rc = 0;
-out:
-    batch_release(&b);
-    return rc;
+    fetch_begin(&fl, kind, what, snap);
+    if (kube_list(c, path, NULL, fetch_add, &fl, NULL, err) < 0) {
+        fetch_abandon(&fl);
+        return -1;
+    }
+    return 0;
 }
 
 /* GET one object into snap.  *found says whether it existed; codes listed
  * in `tolerated` (404 always) count as absent rather than as errors. */
-static int fetch_one(struct kube_client *c, const char *path, enum fetch_kind kind,
+static int fetch_one(struct kube_client *c, const char *path, enum snapshot_list kind,
                      long tolerated, struct wva_snapshot *snap, bool *found,
                      struct wva_error *err)
 {
     struct kube_status st;
-    struct fetch_batch b;
+    struct fetch_list fl;
     json_object *obj = NULL;
-    int rc = -1;
+    int rc;
 
     *found = false;
     if (kube_get(c, path, &obj, &st, err) < 0) {
@@ -633,14 +531,10 @@ static int fetch_one(struct kube_client *c, const char *path, enum fetch_kind ki
         }
         return -1;
     }
-    batch_init(&b, kind, path);
-    if (batch_add(obj, &b, err) < 0 || batch_commit(&b, snap, err) < 0)
-        goto out;
-    *found = true;
-    rc = 0;
-out:
+    fetch_begin(&fl, kind, path, snap);
+    rc = fetch_add(obj, &fl, err);
+    *found = rc == 0;
     json_object_put(obj);
-    batch_release(&b);
     return rc;
 }
 
@@ -692,13 +586,13 @@ static int fetch_configmaps(struct kube_client *c, const char *ns, bool global,
 
     if (global) {
         snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps/%s", ns, main_name);
-        if (fetch_one(c, path, FETCH_CONFIGMAPS, 0, snap, &found, err) < 0)
+        if (fetch_one(c, path, SNAPSHOT_CONFIGMAPS, 0, snap, &found, err) < 0)
             return -1;
     }
     for (size_t i = 0; i < sizeof(local_names) / sizeof(local_names[0]); i++) {
         snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps/%s", ns,
                  local_names[i]);
-        if (fetch_one(c, path, FETCH_CONFIGMAPS, 0, snap, &found, err) < 0)
+        if (fetch_one(c, path, SNAPSHOT_CONFIGMAPS, 0, snap, &found, err) < 0)
             return -1;
     }
     return 0;
@@ -732,12 +626,12 @@ int kube_fetch_snapshot(struct kube_client *c, const struct kube_fetch_options *
      * role may not allow reading it: tolerated (it is never excluded). */
     if (watch) {
         snprintf(path, sizeof(path), "/api/v1/namespaces/%s", watch);
-        if (fetch_one(c, path, FETCH_NAMESPACES, 403, snap, &found, err) < 0)
+        if (fetch_one(c, path, SNAPSHOT_NAMESPACES, 403, snap, &found, err) < 0)
             goto out;
         if (!found)
             log_event(WVA_LOG_WARN, "watch namespace could not be read", "namespace", watch,
                       NULL);
-    } else if (fetch_list(c, "/api/v1/namespaces", FETCH_NAMESPACES, snap, err) < 0) {
+    } else if (fetch_list(c, "/api/v1/namespaces", SNAPSHOT_NAMESPACES, snap, err) < 0) {
         goto out;
     }
 
@@ -746,7 +640,7 @@ int kube_fetch_snapshot(struct kube_client *c, const struct kube_fetch_options *
                  watch);
     else
         snprintf(path, sizeof(path), "/apis/llmd.ai/v1alpha1/variantautoscalings");
-    if (fetch_list(c, path, FETCH_VAS, snap, err) < 0)
+    if (fetch_list(c, path, SNAPSHOT_VAS, snap, err) < 0)
         goto out;
 
     /* Namespaces that have VAs, sorted (deterministic request order). */
@@ -762,16 +656,16 @@ int kube_fetch_snapshot(struct kube_client *c, const struct kube_fetch_options *
 
     for (size_t i = 0; i < va_ns_count; i++) {
         snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/%s/deployments", va_ns[i]);
-        if (fetch_list(c, path, FETCH_DEPLOYMENTS, snap, err) < 0)
+        if (fetch_list(c, path, SNAPSHOT_DEPLOYMENTS, snap, err) < 0)
             goto out;
         if (!limited) {
             snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", va_ns[i]);
-            if (fetch_list(c, path, FETCH_PODS, snap, err) < 0)
+            if (fetch_list(c, path, SNAPSHOT_PODS, snap, err) < 0)
                 goto out;
         }
     }
     /* GPU accounting needs the pods WVA does not manage as well. */
-    if (limited && fetch_list(c, "/api/v1/pods", FETCH_PODS, snap, err) < 0)
+    if (limited && fetch_list(c, "/api/v1/pods", SNAPSHOT_PODS, snap, err) < 0)
         goto out;
 
     /* Tracked namespaces (SPEC section 5). */
@@ -805,7 +699,7 @@ int kube_fetch_snapshot(struct kube_client *c, const struct kube_fetch_options *
     }
 
     if (limited) {
-        if (fetch_list(c, "/api/v1/nodes", FETCH_NODES, snap, err) < 0)
+        if (fetch_list(c, "/api/v1/nodes", SNAPSHOT_NODES, snap, err) < 0)
             goto out;
         snap->has_nodes = true;
     }

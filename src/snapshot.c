@@ -2364,52 +2364,84 @@ static void va_free(struct wva_va *va)
     free(va->conditions);
 }
 
+/* One item of each list; the item's memory itself is the array's. */
+static void namespace_release(void *item)
+{
+    struct wva_namespace *ns = item;
+
+    free(ns->name);
+    wva_kvlist_free(&ns->labels);
+    wva_kvlist_free(&ns->annotations);
+}
+
+static void va_release(void *item)
+{
+    va_free(item);
+}
+
+static void deployment_release(void *item)
+{
+    struct wva_deployment *d = item;
+
+    free(d->namespace_name);
+    free(d->name);
+    free(d->resource_version);
+    wva_kvlist_free(&d->selector);
+    free(d->node_selector_accelerator);
+}
+
+static void pod_release(void *item)
+{
+    struct wva_pod *pod = item;
+
+    free(pod->namespace_name);
+    free(pod->name);
+    free(pod->owner_replicaset);
+    free(pod->pod_template_hash);
+    free(pod->node_name);
+    free(pod->phase);
+}
+
+static void configmap_release(void *item)
+{
+    struct wva_configmap *cm = item;
+
+    free(cm->namespace_name);
+    free(cm->name);
+    wva_kvlist_free(&cm->data);
+}
+
+static void node_release(void *item)
+{
+    struct wva_node *node = item;
+
+    free(node->name);
+    free(node->accelerator);
+}
+
 void snapshot_free(struct wva_snapshot *snap)
 {
     if (!snap)
         return;
     free(snap->captured_at);
     wva_kvlist_free(&snap->settings);
-    for (size_t i = 0; i < snap->namespaces_count; i++) {
-        free(snap->namespaces[i].name);
-        wva_kvlist_free(&snap->namespaces[i].labels);
-        wva_kvlist_free(&snap->namespaces[i].annotations);
-    }
+    for (size_t i = 0; i < snap->namespaces_count; i++)
+        namespace_release(&snap->namespaces[i]);
     free(snap->namespaces);
     for (size_t i = 0; i < snap->vas_count; i++)
-        va_free(&snap->vas[i]);
+        va_release(&snap->vas[i]);
     free(snap->vas);
-    for (size_t i = 0; i < snap->deployments_count; i++) {
-        struct wva_deployment *d = &snap->deployments[i];
-
-        free(d->namespace_name);
-        free(d->name);
-        free(d->resource_version);
-        wva_kvlist_free(&d->selector);
-        free(d->node_selector_accelerator);
-    }
+    for (size_t i = 0; i < snap->deployments_count; i++)
+        deployment_release(&snap->deployments[i]);
     free(snap->deployments);
-    for (size_t i = 0; i < snap->pods_count; i++) {
-        struct wva_pod *pod = &snap->pods[i];
-
-        free(pod->namespace_name);
-        free(pod->name);
-        free(pod->owner_replicaset);
-        free(pod->pod_template_hash);
-        free(pod->node_name);
-        free(pod->phase);
-    }
+    for (size_t i = 0; i < snap->pods_count; i++)
+        pod_release(&snap->pods[i]);
     free(snap->pods);
-    for (size_t i = 0; i < snap->configmaps_count; i++) {
-        free(snap->configmaps[i].namespace_name);
-        free(snap->configmaps[i].name);
-        wva_kvlist_free(&snap->configmaps[i].data);
-    }
+    for (size_t i = 0; i < snap->configmaps_count; i++)
+        configmap_release(&snap->configmaps[i]);
     free(snap->configmaps);
-    for (size_t i = 0; i < snap->nodes_count; i++) {
-        free(snap->nodes[i].name);
-        free(snap->nodes[i].accelerator);
-    }
+    for (size_t i = 0; i < snap->nodes_count; i++)
+        node_release(&snap->nodes[i]);
     free(snap->nodes);
     series_free(&snap->metrics.kv_cache_usage);
     series_free(&snap->metrics.queue_length);
@@ -2423,5 +2455,193 @@ void snapshot_free(struct wva_snapshot *snap)
     free(snap->metrics.custom);
     free(snap->metrics.prometheus_error);
     index_free(snap->index);
+    free(snap->room);
     free(snap);
+}
+
+/* ------------------------------------------------------------------ */
+/* One item at a time (live snapshots)                                  */
+
+/* Why: a live run gets its objects as json-c trees, a List page at a time.
+ * Converting them here, with the readers snapshot_parse uses, avoids
+ * turning the trees back into text only to parse that text again. */
+
+#define SNAPSHOT_LISTS 6
+
+static const struct {
+    const char *key;            /* the document's member, for messages */
+    size_t item_size;
+    item_reader read;
+    void (*release)(void *item);
+} list_kinds[SNAPSHOT_LISTS] = {
+    [SNAPSHOT_NAMESPACES] = {"namespaces", sizeof(struct wva_namespace), read_namespace,
+                             namespace_release},
+    [SNAPSHOT_VAS] = {"variantAutoscalings", sizeof(struct wva_va), read_va, va_release},
+    [SNAPSHOT_DEPLOYMENTS] = {"deployments", sizeof(struct wva_deployment), read_deployment,
+                              deployment_release},
+    [SNAPSHOT_PODS] = {"pods", sizeof(struct wva_pod), read_pod, pod_release},
+    [SNAPSHOT_CONFIGMAPS] = {"configMaps", sizeof(struct wva_configmap), read_configmap,
+                             configmap_release},
+    [SNAPSHOT_NODES] = {"nodes", sizeof(struct wva_node), read_node, node_release},
+};
+
+/* The allocated size of each array snapshot_append_item grew.  It is only
+ * trusted while the array and its count are still the ones recorded here:
+ * an array that anything else replaced or resized counts as full. */
+struct wva_snapshot_room {
+    void *base[SNAPSHOT_LISTS];
+    size_t count[SNAPSHOT_LISTS];
+    size_t cap[SNAPSHOT_LISTS];
+};
+
+static bool list_valid(enum snapshot_list list)
+{
+    return (unsigned)list < SNAPSHOT_LISTS;
+}
+
+static void *list_items(const struct wva_snapshot *snap, enum snapshot_list list)
+{
+    switch (list) {
+    case SNAPSHOT_NAMESPACES: return snap->namespaces;
+    case SNAPSHOT_VAS: return snap->vas;
+    case SNAPSHOT_DEPLOYMENTS: return snap->deployments;
+    case SNAPSHOT_PODS: return snap->pods;
+    case SNAPSHOT_CONFIGMAPS: return snap->configmaps;
+    case SNAPSHOT_NODES: return snap->nodes;
+    }
+    return NULL;
+}
+
+static size_t list_count(const struct wva_snapshot *snap, enum snapshot_list list)
+{
+    switch (list) {
+    case SNAPSHOT_NAMESPACES: return snap->namespaces_count;
+    case SNAPSHOT_VAS: return snap->vas_count;
+    case SNAPSHOT_DEPLOYMENTS: return snap->deployments_count;
+    case SNAPSHOT_PODS: return snap->pods_count;
+    case SNAPSHOT_CONFIGMAPS: return snap->configmaps_count;
+    case SNAPSHOT_NODES: return snap->nodes_count;
+    }
+    return 0;
+}
+
+static void list_store_count(struct wva_snapshot *snap, enum snapshot_list list, size_t n)
+{
+    switch (list) {
+    case SNAPSHOT_NAMESPACES: snap->namespaces_count = n; break;
+    case SNAPSHOT_VAS: snap->vas_count = n; break;
+    case SNAPSHOT_DEPLOYMENTS: snap->deployments_count = n; break;
+    case SNAPSHOT_PODS: snap->pods_count = n; break;
+    case SNAPSHOT_CONFIGMAPS: snap->configmaps_count = n; break;
+    case SNAPSHOT_NODES: snap->nodes_count = n; break;
+    }
+}
+
+static void list_set_items(struct wva_snapshot *snap, enum snapshot_list list, void *items)
+{
+    switch (list) {
+    case SNAPSHOT_NAMESPACES: snap->namespaces = items; break;
+    case SNAPSHOT_VAS: snap->vas = items; break;
+    case SNAPSHOT_DEPLOYMENTS: snap->deployments = items; break;
+    case SNAPSHOT_PODS: snap->pods = items; break;
+    case SNAPSHOT_CONFIGMAPS: snap->configmaps = items; break;
+    case SNAPSHOT_NODES: snap->nodes = items; break;
+    }
+}
+
+/* The lookup indexes name items by position and point at their strings:
+ * after a change to the lists they would answer wrongly. */
+static void drop_index(struct wva_snapshot *snap)
+{
+    index_free(snap->index);
+    snap->index = NULL;
+}
+
+/* A zeroed slot at the end of the list (not yet counted), growing the
+ * array geometrically. */
+static void *list_slot(struct wva_snapshot *snap, enum snapshot_list list)
+{
+    struct wva_snapshot_room *room = snap->room;
+    size_t size = list_kinds[list].item_size;
+    size_t n = list_count(snap, list);
+    char *items = list_items(snap, list);
+    size_t cap = n;
+
+    if (!room)
+        room = snap->room = wva_xcalloc(1, sizeof(*room));
+    if (items && items == room->base[list] && n == room->count[list] && room->cap[list] > n)
+        cap = room->cap[list];
+    if (cap == n) {
+        cap = n < 16 ? 16 : 2 * n;
+        items = wva_xrealloc(items, cap * size);
+        list_set_items(snap, list, items);
+        room->base[list] = items;
+        room->cap[list] = cap;
+    }
+    room->count[list] = n;
+    memset(items + n * size, 0, size);
+    return items + n * size;
+}
+
+/* Record a count set here, so that the room stays trusted. */
+static void list_set_count(struct wva_snapshot *snap, enum snapshot_list list, size_t n)
+{
+    if (snap->room && snap->room->base[list] == list_items(snap, list) &&
+        snap->room->count[list] == list_count(snap, list))
+        snap->room->count[list] = n;
+    list_store_count(snap, list, n);
+}
+
+int snapshot_append_item(struct wva_snapshot *snap, enum snapshot_list list,
+                         struct json_object *item, struct wva_error *err)
+{
+    struct jpath path = {{0}, 0};
+    size_t n;
+    void *slot;
+
+    if (!list_valid(list)) {
+        wva_error_set(err, "snapshot: unknown list %d", (int)list);
+        return -1;
+    }
+    n = list_count(snap, list);
+    jp_key(&path, list_kinds[list].key);
+    if (n >= SNAPSHOT_MAX_ITEMS)
+        return jp_fail_at(&path, "items", err, "%zu items exceed the limit of %u", n + 1,
+                          SNAPSHOT_MAX_ITEMS);
+    jp_key(&path, "items");
+    jp_index(&path, n);
+    if (jp_check(&path, item, JK_OBJECT, err) < 0)
+        return -1;
+    drop_index(snap);
+    slot = list_slot(snap, list);
+    if (list_kinds[list].read(&path, item, slot, err) < 0) {
+        list_kinds[list].release(slot);
+        return -1;
+    }
+    list_set_count(snap, list, n + 1);
+    return 0;
+}
+
+size_t snapshot_list_count(const struct wva_snapshot *snap, enum snapshot_list list)
+{
+    if (!snap || !list_valid(list))
+        return 0;
+    return list_count(snap, list);
+}
+
+void snapshot_truncate_list(struct wva_snapshot *snap, enum snapshot_list list, size_t count)
+{
+    size_t n;
+    char *items;
+
+    if (!snap || !list_valid(list))
+        return;
+    n = list_count(snap, list);
+    if (count >= n)
+        return;
+    drop_index(snap);
+    items = list_items(snap, list);
+    for (size_t i = count; i < n; i++)
+        list_kinds[list].release(items + i * list_kinds[list].item_size);
+    list_set_count(snap, list, count);
 }

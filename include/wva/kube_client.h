@@ -128,10 +128,14 @@ struct kube_fetch_options {
  *     "true", and not excluded unless it is the watch namespace); 404 = absent;
  *   - Nodes when limited_mode (snap->has_nodes set).
  * Objects are converted by the snapshot module's readers (the same as for
- * --from-file), one page at a time; a list restarted after 410 drops what it
- * had converted.  Sets captured_at to now when unset and calls
- * snapshot_finish().  Metrics are not read here.  Returns -1 with err (naming the request) when a
- * required read fails. */
+ * --from-file) straight from each page's tree, item by item
+ * (snapshot_append_item); a list restarted after 410, or one that fails,
+ * drops what it had converted.  A bad object fails the read with err naming
+ * the request and the object's place in the snapshot document ("LIST
+ * /api/v1/pods: pods.items[7].metadata.name: missing", 7 counting the pods
+ * already in snap).  Sets captured_at to now when unset and calls
+ * snapshot_finish().  Metrics are not read here.  Returns -1 with err
+ * (naming the request) when a required read fails. */
 int kube_fetch_snapshot(struct kube_client *c, const struct kube_fetch_options *opts,
                         struct wva_snapshot *snap, struct wva_error *err);
 

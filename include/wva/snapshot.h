@@ -163,6 +163,7 @@ struct wva_metrics {
 };
 
 struct wva_snapshot_index;
+struct wva_snapshot_room;
 
 struct wva_snapshot {
     char *captured_at;                  /* RFC 3339 as recorded */
@@ -180,6 +181,9 @@ struct wva_snapshot {
 
     /* Private to snapshot.c: lookup indexes built by snapshot_finish(). */
     struct wva_snapshot_index *index;
+    /* Private to snapshot.c: spare room of the arrays that
+     * snapshot_append_item() grew. */
+    struct wva_snapshot_room *room;
 };
 
 /* Parse a snapshot document held in memory (len bytes, need not be
@@ -200,6 +204,43 @@ int snapshot_load_file(const char *path, struct wva_snapshot **out,
  * VA's status.lastRunTime is written to the whole second, as Kubernetes
  * does).  Returns a malloc'd NUL-terminated string. */
 char *snapshot_to_json(const struct wva_snapshot *snap);
+
+/* The Kubernetes lists of a snapshot, for the item-at-a-time API below. */
+enum snapshot_list {
+    SNAPSHOT_NAMESPACES,            /* "namespaces" */
+    SNAPSHOT_VAS,                   /* "variantAutoscalings" */
+    SNAPSHOT_DEPLOYMENTS,           /* "deployments" */
+    SNAPSHOT_PODS,                  /* "pods" */
+    SNAPSHOT_CONFIGMAPS,            /* "configMaps" */
+    SNAPSHOT_NODES,                 /* "nodes" */
+};
+
+struct json_object;
+
+/* Convert one Kubernetes object (an item of a List, or a GET's answer) and
+ * append it to the given list of snap: exactly what snapshot_parse() does
+ * for each item of that list (the same readers: strict metadata, a VA's
+ * lenient spec and status, the same bounds).  item is only read (the
+ * caller keeps ownership); nothing of it is kept.  A bad item fails with
+ * err naming it as the equivalent document would, by its position in the
+ * list ("pods.items[7].metadata.name: missing", 7 being the count of pods
+ * already in snap), and leaves snap as it was.  More than 1,000,000 items
+ * in one list are refused.  Arrays grow geometrically (amortised O(1) per
+ * item): other code must not realloc them afterwards.  captured_at,
+ * settings, has_nodes and metrics are the caller's to set.  Lookup indexes
+ * are dropped (lookups fall back to a linear scan): call snapshot_finish()
+ * once the lists are complete.  Returns 0 or -1. */
+int snapshot_append_item(struct wva_snapshot *snap, enum snapshot_list list,
+                         struct json_object *item, struct wva_error *err);
+
+/* Number of items in the given list of snap (0 for an unknown list). */
+size_t snapshot_list_count(const struct wva_snapshot *snap, enum snapshot_list list);
+
+/* Free the items of the given list from position count on and shorten the
+ * list to count items (nothing when it has no more): how a reader drops
+ * what it appended from a List that restarted.  Drops the lookup indexes
+ * like snapshot_append_item(). */
+void snapshot_truncate_list(struct wva_snapshot *snap, enum snapshot_list list, size_t count);
 
 /* (Re)build the lookup indexes after the arrays above were filled or
  * changed (snapshot_parse calls it; a live loader calls it once its lists

@@ -391,6 +391,121 @@ static void test_fetch_snapshot_watch_namespace(void **state)
     kube_client_free(c);
 }
 
+/* A canned server of its own, running the routes given as JSON text (the
+ * shared script's responses are consumed in order by the other tests). */
+static void own_server_start(struct canned_server *srv, const char *routes, char *script,
+                             size_t size)
+{
+    char server_py[4096], line[32];
+    int fd;
+
+    assert_true(snprintf(script, size, "/tmp/wva-kube-script-XXXXXX") < (int)size);
+    fd = mkstemp(script);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, routes, strlen(routes)), (ssize_t)strlen(routes));
+    close(fd);
+    snprintf(server_py, sizeof(server_py), "%s", fixture_path("kube/canned_server.py"));
+    const char *argv[] = { "python3", server_py, script, NULL };
+    memset(srv, 0, sizeof(*srv));
+    srv->pid = test_spawn_server(argv, line, sizeof(line));
+    assert_true(srv->pid > 0);
+    srv->port = atoi(line);
+    assert_true(srv->port > 0);
+    snprintf(srv->base_url, sizeof(srv->base_url), "http://127.0.0.1:%d", srv->port);
+}
+
+static void own_server_stop(struct canned_server *srv, const char *script)
+{
+    canned_server_stop(srv);
+    unlink(script);
+}
+
+#define VA_ITEM(name, ns)                                                                  \
+    "{\"metadata\":{\"name\":\"" name "\",\"namespace\":\"" ns "\"},\"spec\":"            \
+    "{\"scaleTargetRef\":{\"kind\":\"Deployment\",\"name\":\"d\"},\"modelID\":\"m\"}}"
+#define EXPIRED                                                                            \
+    "{\"status\":410,\"body\":{\"kind\":\"Status\",\"status\":\"Failure\",\"reason\":"   \
+    "\"Expired\",\"message\":\"too old\",\"code\":410}}"
+
+static const char fetch_routes[] =
+    "{\"routes\":["
+    "{\"method\":\"GET\",\"path\":\"/api/v1/namespaces/ns1\",\"responses\":[{\"status\":200,"
+    "\"body\":{\"kind\":\"Namespace\",\"metadata\":{\"name\":\"ns1\"}}}]},"
+    /* VAs in two pages; the continue token expires once */
+    "{\"method\":\"GET\",\"path\":\"/apis/llmd.ai/v1alpha1/namespaces/ns1/variantautoscalings\","
+    "\"query\":{\"continue\":null},\"responses\":[{\"status\":200,\"body\":{\"metadata\":"
+    "{\"continue\":\"c1\"},\"items\":[" VA_ITEM("v1", "ns1") "]}}]},"
+    "{\"method\":\"GET\",\"path\":\"/apis/llmd.ai/v1alpha1/namespaces/ns1/variantautoscalings\","
+    "\"query\":{\"continue\":\"c1\"},\"responses\":[" EXPIRED ",{\"status\":200,\"body\":"
+    "{\"metadata\":{},\"items\":[" VA_ITEM("v2", "ns1") "]}}]},"
+    "{\"method\":\"GET\",\"path\":\"/apis/apps/v1/namespaces/ns1/deployments\",\"responses\":"
+    "[{\"status\":200,\"body\":{\"items\":[{\"metadata\":{\"name\":\"d\",\"namespace\":\"ns1\"},"
+    "\"spec\":{\"replicas\":4}}]}}]},"
+    "{\"method\":\"GET\",\"path\":\"/api/v1/namespaces/ns1/pods\",\"responses\":[{\"status\":200,"
+    "\"body\":{\"items\":null}}]},"
+    "{\"method\":\"GET\",\"path\":\"/api/v1/namespaces/sys/configmaps/wva-saturation-config\","
+    "\"responses\":[{\"status\":200,\"body\":{\"metadata\":{\"name\":\"wva-saturation-config\","
+    "\"namespace\":\"sys\"},\"data\":{\"default\":\"kvCacheThreshold: 0.8\"}}}]},"
+    /* ns2: a bad Deployment on the second page */
+    "{\"method\":\"GET\",\"path\":\"/apis/llmd.ai/v1alpha1/namespaces/ns2/variantautoscalings\","
+    "\"responses\":[{\"status\":200,\"body\":{\"items\":[" VA_ITEM("v3", "ns2") "]}}]},"
+    "{\"method\":\"GET\",\"path\":\"/apis/apps/v1/namespaces/ns2/deployments\",\"query\":"
+    "{\"continue\":null},\"responses\":[{\"status\":200,\"body\":{\"metadata\":{\"continue\":"
+    "\"p2\"},\"items\":[{\"metadata\":{\"name\":\"d0\",\"namespace\":\"ns2\"}}]}}]},"
+    "{\"method\":\"GET\",\"path\":\"/apis/apps/v1/namespaces/ns2/deployments\",\"query\":"
+    "{\"continue\":\"p2\"},\"responses\":[{\"status\":200,\"body\":{\"items\":[{\"metadata\":"
+    "{\"name\":\"d1\",\"namespace\":\"ns2\"},\"spec\":{\"replicas\":\"abc\"}}]}}]}"
+    "]}";
+
+static void test_fetch_snapshot_restart_and_bad_item(void **state)
+{
+    struct canned_server srv;
+    char script[64];
+    struct wva_error err = {{0}};
+
+    (void)state;
+    own_server_start(&srv, fetch_routes, script, sizeof(script));
+    struct kube_config cfg = { .server = srv.base_url, .source = "test" };
+    struct kube_client *c = kube_client_new(&cfg, &err);
+    assert_non_null(c);
+
+    /* The VA list restarts after 410: v1 is dropped and read again. */
+    struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
+    struct kube_fetch_options opts = { .watch_namespace = "ns1", .system_namespace = "sys" };
+    if (kube_fetch_snapshot(c, &opts, snap, &err) != 0)
+        fail_msg("kube_fetch_snapshot: %s", err.msg);
+    assert_int_equal(kube_client_stats(c).list_restarts, 1);
+    assert_int_equal(snap->vas_count, 2);
+    assert_string_equal(snap->vas[0].name, "v1");
+    assert_string_equal(snap->vas[1].name, "v2");
+    assert_null(snap->vas[1].spec_problem);
+    assert_string_equal(snap->vas[1].model_id, "m");
+    assert_int_equal(snap->namespaces_count, 1);
+    assert_int_equal(snap->deployments_count, 1);
+    assert_int_equal(snapshot_find_deployment(snap, "ns1", "d")->replicas, 4);
+    assert_int_equal(snap->pods_count, 0);
+    assert_int_equal(snap->configmaps_count, 1);
+    assert_string_equal(wva_kvlist_get(&snapshot_find_configmap(snap, "sys",
+                                                                "wva-saturation-config")->data,
+                                       "default"), "kvCacheThreshold: 0.8");
+    snapshot_free(snap);
+
+    /* A bad object fails the read, naming the request and the item's
+     * place in the list (counted across pages); nothing of that list is
+     * kept. */
+    snap = wva_xcalloc(1, sizeof(*snap));
+    opts.watch_namespace = "ns2";
+    assert_int_equal(kube_fetch_snapshot(c, &opts, snap, &err), -1);
+    assert_string_equal(err.msg, "LIST /apis/apps/v1/namespaces/ns2/deployments: "
+                                 "deployments.items[1].spec.replicas: expected integer, "
+                                 "got \"abc\"");
+    assert_int_equal(snap->deployments_count, 0);
+    assert_int_equal(snap->vas_count, 1);
+    snapshot_free(snap);
+    kube_client_free(c);
+    own_server_stop(&srv, script);
+}
+
 /* End to end against tests/servers/kubeapi.py (HTTPS with a CA it makes,
  * token and client-certificate kubeconfigs it writes, real paging): 600
  * synthetic VAs in 6 namespaces, 3 pods each. */
@@ -478,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_warning_header_logged),
         cmocka_unit_test(test_fetch_snapshot_cluster_wide),
         cmocka_unit_test(test_fetch_snapshot_watch_namespace),
+        cmocka_unit_test(test_fetch_snapshot_restart_and_bad_item),
         cmocka_unit_test(test_against_kubeapi_server),
     };
 

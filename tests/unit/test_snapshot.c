@@ -5,6 +5,8 @@
 
 #include <math.h>
 
+#include <json-c/json.h>
+
 #include "wva/snapshot.h"
 #include "wva/strbuf.h"
 
@@ -995,6 +997,223 @@ static void test_resource_bounds(void **state)
     wva_strbuf_release(&sb);
 }
 
+/* ---- item at a time (live snapshots) ---- */
+
+static const char *const list_keys[] = {
+    [SNAPSHOT_NAMESPACES] = "namespaces", [SNAPSHOT_VAS] = "variantAutoscalings",
+    [SNAPSHOT_DEPLOYMENTS] = "deployments", [SNAPSHOT_PODS] = "pods",
+    [SNAPSHOT_CONFIGMAPS] = "configMaps", [SNAPSHOT_NODES] = "nodes",
+};
+
+/* Converting the items of a document one by one into a snapshot parsed
+ * from the same document with empty lists gives exactly what
+ * snapshot_parse of the whole document gives. */
+static void expect_items_equal_parse(const char *fixture)
+{
+    struct wva_snapshot *whole = NULL, *built = NULL;
+    struct wva_error err;
+    size_t len = 0, appended = 0;
+    char *text = read_whole_file(fixture_path(fixture), &len);
+    json_object *tree, *items[6] = {NULL};
+    char *a, *b;
+
+    assert_non_null(text);
+    if (snapshot_parse(text, len, &whole, &err) != 0)
+        fail_msg("%s: %s", fixture, err.msg);
+    tree = json_tokener_parse(text);
+    assert_non_null(tree);
+    for (int k = 0; k < 6; k++) {
+        json_object *list;
+
+        if (!json_object_object_get_ex(tree, list_keys[k], &list))
+            continue;
+        items[k] = json_object_get(json_object_object_get(list, "items"));
+        json_object_object_add(list, "items", json_object_new_array());
+    }
+    const char *skeleton = json_object_to_json_string(tree);
+    if (snapshot_parse(skeleton, strlen(skeleton), &built, &err) != 0)
+        fail_msg("%s skeleton: %s", fixture, err.msg);
+    for (int k = 0; k < 6; k++) {
+        for (size_t i = 0; items[k] && i < json_object_array_length(items[k]); i++) {
+            if (snapshot_append_item(built, (enum snapshot_list)k,
+                                     json_object_array_get_idx(items[k], i), &err) != 0)
+                fail_msg("%s %s[%zu]: %s", fixture, list_keys[k], i, err.msg);
+            assert_int_equal(snapshot_list_count(built, (enum snapshot_list)k), i + 1);
+            appended++;
+        }
+        json_object_put(items[k]);
+    }
+    assert_true(appended >= 6);
+    snapshot_finish(built);
+    a = snapshot_to_json(whole);
+    b = snapshot_to_json(built);
+    assert_string_equal(a, b);
+    /* the indexes work on the grown arrays */
+    for (size_t i = 0; i < whole->deployments_count; i++) {
+        const struct wva_deployment *d = &whole->deployments[i];
+
+        assert_ptr_equal(snapshot_find_deployment(built, d->namespace_name, d->name),
+                         &built->deployments[i]);
+    }
+    for (size_t i = 0; i < whole->configmaps_count; i++)
+        assert_ptr_equal(snapshot_find_configmap(built, whole->configmaps[i].namespace_name,
+                                                 whole->configmaps[i].name),
+                         &built->configmaps[i]);
+    free(a);
+    free(b);
+    json_object_put(tree);
+    snapshot_free(whole);
+    snapshot_free(built);
+    free(text);
+}
+
+static void test_append_items_equal_parse(void **state)
+{
+    (void)state;
+    expect_items_equal_parse("snapshot/rich.json");
+    expect_items_equal_parse("scenarios/skip-invalid-spec.json");
+    expect_items_equal_parse("scenarios/lp-inventory-priority.json");
+}
+
+static int append_text(struct wva_snapshot *snap, enum snapshot_list list, const char *json,
+                       struct wva_error *err)
+{
+    json_object *item = json_tokener_parse(json);
+    int rc = snapshot_append_item(snap, list, item, err);
+
+    json_object_put(item);
+    return rc;
+}
+
+static void test_append_item_errors(void **state)
+{
+    struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
+    struct wva_error err;
+
+    (void)state;
+    assert_int_equal(append_text(snap, SNAPSHOT_PODS, "{\"metadata\":{\"namespace\":\"a\"}}",
+                                 &err), -1);
+    assert_string_equal(err.msg, "pods.items[0].metadata.name: missing");
+    assert_int_equal(snap->pods_count, 0);
+    assert_int_equal(append_text(snap, SNAPSHOT_PODS, "{\"metadata\":{\"name\":\"p0\","
+                                 "\"namespace\":\"a\"}}", &err), 0);
+    assert_int_equal(append_text(snap, SNAPSHOT_PODS, "{\"metadata\":{\"name\":\"p1\","
+                                 "\"namespace\":\"a\"}}", &err), 0);
+    /* the running index names the position in the list; a part-read item
+     * (labels already copied) is released and not counted */
+    assert_int_equal(append_text(snap, SNAPSHOT_PODS, "{\"metadata\":{\"name\":\"p2\","
+                                 "\"namespace\":\"a\",\"labels\":{\"x\":\"y\"}},"
+                                 "\"spec\":{\"containers\":[{\"resources\":{\"requests\":"
+                                 "{\"nvidia.com/gpu\":\"lots\"}}}]}}", &err), -1);
+    assert_string_equal(err.msg, "pods.items[2].spec.containers[0].resources.requests"
+                                 "[\"nvidia.com/gpu\"]: expected quantity, got \"lots\"");
+    assert_int_equal(append_text(snap, SNAPSHOT_NAMESPACES, "{\"metadata\":{\"name\":\"n\","
+                                 "\"labels\":{\"a\":\"b\",\"c\":1}}}", &err), -1);
+    assert_string_equal(err.msg, "namespaces.items[0].metadata.labels.c: expected string, "
+                                 "got 1");
+    assert_int_equal(snap->pods_count, 2);
+    assert_int_equal(snap->namespaces_count, 0);
+    assert_string_equal(snap->pods[1].name, "p1");
+
+    assert_int_equal(append_text(snap, SNAPSHOT_NODES, "[1]", &err), -1);
+    assert_string_equal(err.msg, "nodes.items[0]: expected object, got array");
+    assert_int_equal(snapshot_append_item(snap, SNAPSHOT_NODES, NULL, &err), -1);
+    assert_string_equal(err.msg, "nodes.items[0]: expected object, got null");
+    assert_int_equal(append_text(snap, (enum snapshot_list)6, "{}", &err), -1);
+    assert_string_equal(err.msg, "snapshot: unknown list 6");
+    assert_int_equal(snapshot_list_count(snap, (enum snapshot_list)6), 0);
+    snapshot_truncate_list(snap, (enum snapshot_list)6, 0);
+
+    /* a VA's spec is lenient: a problem is recorded, the VA kept */
+    assert_int_equal(append_text(snap, SNAPSHOT_VAS, "{\"metadata\":{\"name\":\"v\","
+                                 "\"namespace\":\"a\"},\"spec\":{\"scaleTargetRef\":"
+                                 "{\"kind\":\"Deployment\",\"name\":\"d\"},\"minReplicas\":-1}}",
+                                 &err), 0);
+    assert_int_equal(snap->vas_count, 1);
+    assert_string_equal(snap->vas[0].spec_problem, "spec.modelID: missing");
+    assert_string_equal(snap->vas[0].target_name, "d");
+    assert_non_null(snap->vas[0].raw_spec_json);
+    snapshot_free(snap);
+}
+
+static void test_append_growth_and_truncate(void **state)
+{
+    struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
+    struct wva_error err;
+    char item[128];
+
+    (void)state;
+    for (int i = 0; i < 1000; i++) {
+        snprintf(item, sizeof(item), "{\"metadata\":{\"name\":\"d%d\",\"namespace\":\"ns\"},"
+                 "\"spec\":{\"replicas\":%d}}", i, i);
+        assert_int_equal(append_text(snap, SNAPSHOT_DEPLOYMENTS, item, &err), 0);
+    }
+    assert_int_equal(snap->deployments_count, 1000);
+    assert_int_equal(snap->deployments[999].replicas, 999);
+    snapshot_finish(snap);
+    assert_ptr_equal(snapshot_find_deployment(snap, "ns", "d500"), &snap->deployments[500]);
+
+    /* a restarted list: drop what it appended, the rest stays */
+    snapshot_truncate_list(snap, SNAPSHOT_DEPLOYMENTS, 10);
+    assert_int_equal(snapshot_list_count(snap, SNAPSHOT_DEPLOYMENTS), 10);
+    assert_null(snapshot_find_deployment(snap, "ns", "d500"));
+    snapshot_truncate_list(snap, SNAPSHOT_DEPLOYMENTS, 20);        /* nothing to drop */
+    assert_int_equal(snap->deployments_count, 10);
+    assert_int_equal(append_text(snap, SNAPSHOT_DEPLOYMENTS, "{\"metadata\":{\"name\":\"x\","
+                                 "\"namespace\":\"ns\"},\"spec\":{\"replicas\":7}}", &err), 0);
+    /* appending drops the stale index: the new item is found */
+    assert_ptr_equal(snapshot_find_deployment(snap, "ns", "x"), &snap->deployments[10]);
+    assert_ptr_equal(snapshot_find_deployment(snap, "ns", "d9"), &snap->deployments[9]);
+    assert_int_equal(append_text(snap, SNAPSHOT_DEPLOYMENTS, "{\"metadata\":{\"name\":\"y\"}}",
+                                 &err), -1);
+    assert_string_equal(err.msg, "deployments.items[11].metadata.namespace: missing");
+
+    /* an array someone else replaced or grew is never overrun (ASan) */
+    snap->configmaps = wva_xcalloc(1, sizeof(snap->configmaps[0]));
+    snap->configmaps[0].name = wva_xstrdup("by-hand");
+    snap->configmaps_count = 1;
+    assert_int_equal(append_text(snap, SNAPSHOT_CONFIGMAPS, "{\"metadata\":{\"name\":\"c1\","
+                                 "\"namespace\":\"ns\"},\"data\":{\"k\":\"v\"}}", &err), 0);
+    snap->configmaps = wva_xrealloc(snap->configmaps, 3 * sizeof(snap->configmaps[0]));
+    memset(&snap->configmaps[2], 0, sizeof(snap->configmaps[0]));
+    snap->configmaps[2].name = wva_xstrdup("by-hand-2");
+    snap->configmaps_count = 3;
+    for (int i = 0; i < 40; i++) {
+        snprintf(item, sizeof(item), "{\"metadata\":{\"name\":\"c%d\",\"namespace\":\"ns\"}}",
+                 i + 3);
+        assert_int_equal(append_text(snap, SNAPSHOT_CONFIGMAPS, item, &err), 0);
+    }
+    assert_int_equal(snap->configmaps_count, 43);
+    assert_string_equal(snap->configmaps[1].name, "c1");
+    assert_string_equal(wva_kvlist_get(&snap->configmaps[1].data, "k"), "v");
+    assert_string_equal(snap->configmaps[2].name, "by-hand-2");
+    assert_string_equal(snap->configmaps[42].name, "c42");
+    snapshot_truncate_list(snap, SNAPSHOT_CONFIGMAPS, 0);
+    assert_int_equal(snap->configmaps_count, 0);
+    assert_int_equal(append_text(snap, SNAPSHOT_CONFIGMAPS, "{\"metadata\":{\"name\":\"z\","
+                                 "\"namespace\":\"ns\"}}", &err), 0);
+    assert_string_equal(snap->configmaps[0].name, "z");
+    snapshot_free(snap);
+}
+
+/* The per-list bound of snapshot_parse holds item by item too. */
+static void test_append_item_limit(void **state)
+{
+    struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
+    json_object *item = json_tokener_parse("{\"metadata\":{\"name\":\"n\"}}");
+    struct wva_error err;
+
+    (void)state;
+    for (unsigned i = 0; i < 1000000u; i++)
+        if (snapshot_append_item(snap, SNAPSHOT_NODES, item, &err) != 0)
+            fail_msg("item %u: %s", i, err.msg);
+    assert_int_equal(snapshot_append_item(snap, SNAPSHOT_NODES, item, &err), -1);
+    assert_string_equal(err.msg, "nodes.items: 1000001 items exceed the limit of 1000000");
+    assert_int_equal(snap->nodes_count, 1000000);
+    json_object_put(item);
+    snapshot_free(snap);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1016,6 +1235,10 @@ int main(void)
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_odd_but_valid),
         cmocka_unit_test(test_kvlist),
+        cmocka_unit_test(test_append_items_equal_parse),
+        cmocka_unit_test(test_append_item_errors),
+        cmocka_unit_test(test_append_growth_and_truncate),
+        cmocka_unit_test(test_append_item_limit),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
