@@ -571,9 +571,38 @@ static bool path_safe_name(const char *s)
     return true;
 }
 
+/* The main ConfigMap the caller read already, as the object the GET would
+ * have returned, converted like any other. */
+static int add_known_configmap(const char *ns, const char *name,
+                               const struct wva_kvlist *data, struct wva_snapshot *snap,
+                               struct wva_error *err)
+{
+    json_object *cm = json_object_new_object(), *meta = json_object_new_object();
+    json_object *values = json_object_new_object();
+    char path[1024];
+    int rc;
+
+    json_object_object_add(meta, "name", json_object_new_string(name));
+    json_object_object_add(meta, "namespace", json_object_new_string(ns));
+    json_object_object_add(cm, "metadata", meta);
+    for (size_t i = 0; i < data->count; i++)
+        if (data->items[i].key && data->items[i].value)
+            json_object_object_add(values, data->items[i].key,
+                                   json_object_new_string(data->items[i].value));
+    json_object_object_add(cm, "data", values);
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps/%s", ns, name);
+    rc = snapshot_append_item(snap, SNAPSHOT_CONFIGMAPS, cm, err);
+    if (rc < 0)
+        wva_error_prefix(err, "%s: ", path);
+    json_object_put(cm);
+    return rc;
+}
+
+/* global: the system namespace, where the main ConfigMap lives too; opts
+ * may hand that one over already read. */
 static int fetch_configmaps(struct kube_client *c, const char *ns, bool global,
-                            const char *main_name, struct wva_snapshot *snap,
-                            struct wva_error *err)
+                            const char *main_name, const struct kube_fetch_options *opts,
+                            struct wva_snapshot *snap, struct wva_error *err)
 {
     /* SPEC section 5: the first of each pair is the name, the second the
      * upstream alias; both are read, the configmaps module picks. */
@@ -584,7 +613,11 @@ static int fetch_configmaps(struct kube_client *c, const char *ns, bool global,
     char path[1024];
     bool found;
 
-    if (global) {
+    if (global && opts && opts->main_configmap_data) {
+        if (opts->main_configmap_found &&
+            add_known_configmap(ns, main_name, opts->main_configmap_data, snap, err) < 0)
+            return -1;
+    } else if (global) {
         snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps/%s", ns, main_name);
         if (fetch_one(c, path, SNAPSHOT_CONFIGMAPS, 0, snap, &found, err) < 0)
             return -1;
@@ -689,12 +722,12 @@ int kube_fetch_snapshot(struct kube_client *c, const struct kube_fetch_options *
     if (tracked_count)
         qsort(tracked, tracked_count, sizeof(char *), cmp_str);
 
-    if (fetch_configmaps(c, system_ns, true, main_cm, snap, err) < 0)
+    if (fetch_configmaps(c, system_ns, true, main_cm, opts, snap, err) < 0)
         goto out;
     for (size_t i = 0; i < tracked_count; i++) {
         if (strcmp(tracked[i], system_ns) == 0)
             continue;               /* already read as the global ones */
-        if (fetch_configmaps(c, tracked[i], false, main_cm, snap, err) < 0)
+        if (fetch_configmaps(c, tracked[i], false, main_cm, opts, snap, err) < 0)
             goto out;
     }
 

@@ -38,6 +38,7 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
 
 struct live {
     struct wva_settings *s;
+    bool main_configmap_found;  /* main_configmap was read (not a 404) */
     struct history *history;    /* NULL without a (usable) store */
     double deadline;            /* epoch seconds: no new work starts after it */
     struct kube_config kube_cfg;
@@ -56,6 +57,7 @@ static int read_main_configmap(struct live *l, struct wva_error *err)
     if (kube_get_configmap_data(l->kube, l->s->system_namespace, l->s->config_map_name,
                                 &l->main_configmap, &status, err) != 0)
         return status.code == 404 ? 0 : -1;
+    l->main_configmap_found = true;
     return 0;
 }
 
@@ -135,6 +137,9 @@ static int run_cycle(struct live *l)
         .system_namespace = s->system_namespace,
         .config_map_name = s->config_map_name,
         .limited_mode = s->limited_mode,
+        /* The copy the settings were resolved from: read once per run. */
+        .main_configmap_data = &l->main_configmap,
+        .main_configmap_found = l->main_configmap_found,
     };
     struct engine_metric_needs needs = {0};
     struct prom_run_params params = {0};

@@ -7,6 +7,8 @@
  * For speed the big arrays (List items, metric results) are parsed one
  * element at a time (see "Splitting the big arrays"); the result is the
  * same as parsing the whole tree, which is what happens on any doubt.
+ * Live runs, which get the objects as trees already, hand them over one at
+ * a time (snapshot_append_item) to the same readers.
  * Every type check goes through one path-tracking helper (struct jpath and
  * the jp_* functions) so a malformed document is reported the same way
  * wherever the problem is: "deployments.items[3].spec.replicas: expected
@@ -1963,6 +1965,32 @@ static struct json_object *child(struct json_object *obj, const char *key)
     return c;
 }
 
+/* The shortest %g text that reads back as the same double: 0.65 stays
+ * "0.65" rather than %.17g's "0.65000000000000002".  %.17g always reads
+ * back (for a finite value; NaN and infinities get its text as before). */
+static void format_double(double d, char *buf, size_t size)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            return;
+    }
+}
+
+/* A JSON number for d in that shortest form, still written as a double
+ * ("20.0", as json-c does) so that it reads back as one. */
+static struct json_object *double_json(double d)
+{
+    char buf[40];
+
+    if (!isfinite(d))
+        return json_object_new_double(d);
+    format_double(d, buf, sizeof(buf) - 2);
+    if (!strpbrk(buf, ".eE"))
+        strcat(buf, ".0");
+    return json_object_new_double_s(d, buf);
+}
+
 /* Whole counts as Kubernetes writes them ("2"); fractions as numbers. */
 static struct json_object *quantity_json(double q)
 {
@@ -1972,7 +2000,7 @@ static struct json_object *quantity_json(double q)
         snprintf(buf, sizeof(buf), "%.0f", q);
         return json_object_new_string(buf);
     }
-    return json_object_new_double(q);
+    return double_json(q);
 }
 
 /* The vendor a product label belongs to, so re-emitted keys look right. */
@@ -2083,7 +2111,7 @@ static struct json_object *va_spec_json(const struct wva_va *va)
             struct json_object *m = json_object_new_object();
 
             put_string(m, "name", va->metrics[i].name);
-            put(m, "target", json_object_new_double(va->metrics[i].target));
+            put(m, "target", double_json(va->metrics[i].target));
             json_object_array_add(arr, m);
         }
         put(spec, "metrics", arr);
@@ -2216,8 +2244,8 @@ static void emit_series(struct wva_strbuf *sb, const struct wva_series *series, 
         for (size_t k = 0; k < s->labels.count; k++)
             put_string(metric, s->labels.items[k].key, s->labels.items[k].value);
         put(o, "metric", metric);
-        json_object_array_add(pair, json_object_new_double(ts));
-        snprintf(buf, sizeof(buf), "%.17g", s->value);
+        json_object_array_add(pair, double_json(ts));
+        format_double(s->value, buf, sizeof(buf));
         json_object_array_add(pair, json_object_new_string(buf));
         put(o, "value", pair);
         item_sep(sb, i);
@@ -2586,9 +2614,11 @@ static void *list_slot(struct wva_snapshot *snap, enum snapshot_list list)
 /* Record a count set here, so that the room stays trusted. */
 static void list_set_count(struct wva_snapshot *snap, enum snapshot_list list, size_t n)
 {
-    if (snap->room && snap->room->base[list] == list_items(snap, list) &&
-        snap->room->count[list] == list_count(snap, list))
-        snap->room->count[list] = n;
+    struct wva_snapshot_room *room = snap->room;
+
+    if (room && list_valid(list) && room->base[list] == list_items(snap, list) &&
+        room->count[list] == list_count(snap, list))
+        room->count[list] = n;
     list_store_count(snap, list, n);
 }
 

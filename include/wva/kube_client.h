@@ -111,6 +111,15 @@ struct kube_fetch_options {
     const char *system_namespace;   /* global ConfigMaps; NULL = workload-variant-autoscaler-system */
     const char *config_map_name;    /* main ConfigMap; NULL = wva-variantautoscaling-config */
     bool limited_mode;              /* also GPU nodes and pods cluster-wide */
+    /* The main ConfigMap as the caller already read it (the data that
+     * kube_get_configmap_data returned), so that it is not fetched a second
+     * time.  NULL: kube_fetch_snapshot GETs it.  Otherwise
+     * main_configmap_found says whether it exists: when true it goes into
+     * the snapshot (system namespace, config_map_name, a copy of the data,
+     * where the GET would have put it); when false the snapshot has none,
+     * as after a 404.  The data is only read during the call. */
+    const struct wva_kvlist *main_configmap_data;
+    bool main_configmap_found;
 };
 
 /* Read the cluster part of a live snapshot into snap, a zeroed struct the
@@ -126,6 +135,7 @@ struct kube_fetch_options {
  *     wva-model-scale-to-zero-config): GETs in the system namespace and in
  *     each tracked namespace (has VAs or label wva.llmd.ai/config-enabled=
  *     "true", and not excluded unless it is the watch namespace); 404 = absent;
+ *     the main one comes from opts->main_configmap_data when that is set;
  *   - Nodes when limited_mode (snap->has_nodes set).
  * Objects are converted by the snapshot module's readers (the same as for
  * --from-file) straight from each page's tree, item by item

@@ -202,7 +202,9 @@ int snapshot_load_file(const char *path, struct wva_snapshot **out,
  * document (SPEC section 8): snapshot_parse() of the result gives an equal
  * snapshot (timestamps of deletion are not kept: captured_at stands in; a
  * VA's status.lastRunTime is written to the whole second, as Kubernetes
- * does).  Returns a malloc'd NUL-terminated string. */
+ * does).  Numbers are written in the shortest form that reads back as the
+ * same double (a sample value 0.65 as "0.65").  Returns a malloc'd
+ * NUL-terminated string. */
 char *snapshot_to_json(const struct wva_snapshot *snap);
 
 /* The Kubernetes lists of a snapshot, for the item-at-a-time API below. */

@@ -391,33 +391,21 @@ static void test_fetch_snapshot_watch_namespace(void **state)
     kube_client_free(c);
 }
 
-/* A canned server of its own, running the routes given as JSON text (the
- * shared script's responses are consumed in order by the other tests). */
-static void own_server_start(struct canned_server *srv, const char *routes, char *script,
-                             size_t size)
-{
-    char server_py[4096], line[32];
-    int fd;
+/* A canned server of its own for the fetch tests below, running
+ * fetch_routes (the shared script's responses are consumed in order by the
+ * other tests).  Started and stopped by setup/teardown, so that a failed
+ * assertion does not leave it running. */
+static struct canned_server own_srv;
+static char own_script[64];
 
-    assert_true(snprintf(script, size, "/tmp/wva-kube-script-XXXXXX") < (int)size);
-    fd = mkstemp(script);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, routes, strlen(routes)), (ssize_t)strlen(routes));
-    close(fd);
-    snprintf(server_py, sizeof(server_py), "%s", fixture_path("kube/canned_server.py"));
-    const char *argv[] = { "python3", server_py, script, NULL };
-    memset(srv, 0, sizeof(*srv));
-    srv->pid = test_spawn_server(argv, line, sizeof(line));
-    assert_true(srv->pid > 0);
-    srv->port = atoi(line);
-    assert_true(srv->port > 0);
-    snprintf(srv->base_url, sizeof(srv->base_url), "http://127.0.0.1:%d", srv->port);
-}
-
-static void own_server_stop(struct canned_server *srv, const char *script)
+static int own_server_teardown(void **state)
 {
-    canned_server_stop(srv);
-    unlink(script);
+    (void)state;
+    canned_server_stop(&own_srv);
+    if (own_script[0])
+        unlink(own_script);
+    own_script[0] = '\0';
+    return 0;
 }
 
 #define VA_ITEM(name, ns)                                                                  \
@@ -457,15 +445,38 @@ static const char fetch_routes[] =
     "{\"name\":\"d1\",\"namespace\":\"ns2\"},\"spec\":{\"replicas\":\"abc\"}}]}}]}"
     "]}";
 
+static int own_server_setup(void **state)
+{
+    char server_py[4096], line[32];
+    int fd;
+
+    (void)state;
+    memset(&own_srv, 0, sizeof(own_srv));
+    snprintf(own_script, sizeof(own_script), "/tmp/wva-kube-script-XXXXXX");
+    fd = mkstemp(own_script);
+    if (fd < 0)
+        return -1;
+    if (write(fd, fetch_routes, strlen(fetch_routes)) != (ssize_t)strlen(fetch_routes)) {
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    snprintf(server_py, sizeof(server_py), "%s", fixture_path("kube/canned_server.py"));
+    const char *argv[] = { "python3", server_py, own_script, NULL };
+    own_srv.pid = test_spawn_server(argv, line, sizeof(line));
+    own_srv.port = own_srv.pid > 0 ? atoi(line) : 0;
+    if (own_srv.port <= 0)
+        return -1;
+    snprintf(own_srv.base_url, sizeof(own_srv.base_url), "http://127.0.0.1:%d", own_srv.port);
+    return 0;
+}
+
 static void test_fetch_snapshot_restart_and_bad_item(void **state)
 {
-    struct canned_server srv;
-    char script[64];
     struct wva_error err = {{0}};
 
     (void)state;
-    own_server_start(&srv, fetch_routes, script, sizeof(script));
-    struct kube_config cfg = { .server = srv.base_url, .source = "test" };
+    struct kube_config cfg = { .server = own_srv.base_url, .source = "test" };
     struct kube_client *c = kube_client_new(&cfg, &err);
     assert_non_null(c);
 
@@ -503,7 +514,63 @@ static void test_fetch_snapshot_restart_and_bad_item(void **state)
     assert_int_equal(snap->vas_count, 1);
     snapshot_free(snap);
     kube_client_free(c);
-    own_server_stop(&srv, script);
+}
+
+/* The main ConfigMap handed over by the caller is not fetched again. */
+static void test_fetch_snapshot_main_configmap_given(void **state)
+{
+    struct wva_error err = {{0}};
+    struct wva_kvlist data = {0};
+    unsigned long gets;
+
+    (void)state;
+    struct kube_config cfg = { .server = own_srv.base_url, .source = "test" };
+    struct kube_client *c = kube_client_new(&cfg, &err);
+    assert_non_null(c);
+    struct kube_fetch_options opts = { .watch_namespace = "ns1", .system_namespace = "sys" };
+
+    /* Fetched: 404 on this server, so absent; namespace + 5 + 4 GETs. */
+    struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
+    if (kube_fetch_snapshot(c, &opts, snap, &err) != 0)
+        fail_msg("kube_fetch_snapshot: %s", err.msg);
+    assert_int_equal(kube_client_stats(c).get, 10);
+    assert_null(snapshot_find_configmap(snap, "sys", "wva-variantautoscaling-config"));
+    snapshot_free(snap);
+
+    /* Given and found: in the snapshot, first, with a copy of the data. */
+    wva_kvlist_set(&data, "GLOBAL_OPT_INTERVAL", "30s");
+    wva_kvlist_set(&data, "WVA_SCALE_TO_ZERO", "true");
+    opts.main_configmap_data = &data;
+    opts.main_configmap_found = true;
+    gets = kube_client_stats(c).get;
+    snap = wva_xcalloc(1, sizeof(*snap));
+    if (kube_fetch_snapshot(c, &opts, snap, &err) != 0)
+        fail_msg("kube_fetch_snapshot: %s", err.msg);
+    assert_int_equal(kube_client_stats(c).get - gets, 9);
+    assert_int_equal(snap->configmaps_count, 2);
+    assert_ptr_equal(snapshot_find_configmap(snap, "sys", "wva-variantautoscaling-config"),
+                     &snap->configmaps[0]);
+    assert_int_equal(snap->configmaps[0].data.count, 2);
+    assert_string_equal(snap->configmaps[0].data.items[0].key, "GLOBAL_OPT_INTERVAL");
+    assert_string_equal(snap->configmaps[0].data.items[0].value, "30s");
+    assert_string_equal(wva_kvlist_get(&snap->configmaps[0].data, "WVA_SCALE_TO_ZERO"), "true");
+    assert_ptr_not_equal(snap->configmaps[0].data.items, data.items);
+    assert_string_equal(snap->configmaps[1].name, "wva-saturation-config");
+    snapshot_free(snap);
+
+    /* Given as absent: none, and still no GET. */
+    opts.main_configmap_found = false;
+    gets = kube_client_stats(c).get;
+    snap = wva_xcalloc(1, sizeof(*snap));
+    if (kube_fetch_snapshot(c, &opts, snap, &err) != 0)
+        fail_msg("kube_fetch_snapshot: %s", err.msg);
+    assert_int_equal(kube_client_stats(c).get - gets, 9);
+    assert_int_equal(snap->configmaps_count, 1);
+    assert_null(snapshot_find_configmap(snap, "sys", "wva-variantautoscaling-config"));
+    snapshot_free(snap);
+
+    wva_kvlist_free(&data);
+    kube_client_free(c);
 }
 
 /* End to end against tests/servers/kubeapi.py (HTTPS with a CA it makes,
@@ -593,7 +660,10 @@ int main(void)
         cmocka_unit_test(test_warning_header_logged),
         cmocka_unit_test(test_fetch_snapshot_cluster_wide),
         cmocka_unit_test(test_fetch_snapshot_watch_namespace),
-        cmocka_unit_test(test_fetch_snapshot_restart_and_bad_item),
+        cmocka_unit_test_setup_teardown(test_fetch_snapshot_restart_and_bad_item,
+                                        own_server_setup, own_server_teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_snapshot_main_configmap_given,
+                                        own_server_setup, own_server_teardown),
         cmocka_unit_test(test_against_kubeapi_server),
     };
 

@@ -997,6 +997,64 @@ static void test_resource_bounds(void **state)
     wva_strbuf_release(&sb);
 }
 
+/* snapshot_to_json writes each double in the shortest form that reads
+ * back exactly: sample values, metric targets, fractional quantities. */
+static void test_doubles_shortest(void **state)
+{
+    static const double values[] = {0.65, 0.1 + 0.2, 1e-300, 123456789.123};
+    static const char *const texts[] = {"\"0.65\"", "\"0.30000000000000004\"", "\"1e-300\"",
+                                        "\"123456789.123\""};
+    char *doc = make_doc(NULL,
+                         "{\"metadata\":{\"name\":\"v\",\"namespace\":\"a\"},\"spec\":"
+                         "{\"scaleTargetRef\":{\"kind\":\"Deployment\",\"name\":\"d\"},"
+                         "\"modelID\":\"m\",\"metrics\":[{\"name\":\"x\",\"target\":0.65},"
+                         "{\"name\":\"y\",\"target\":2}]}}",
+                         NULL, "{\"metadata\":{\"name\":\"p\",\"namespace\":\"a\"}}", NULL, NULL);
+    struct wva_snapshot *snap = NULL, *again = NULL;
+    struct wva_series *series;
+    struct wva_error err;
+    char *json, *json2;
+
+    (void)state;
+    if (snapshot_parse(doc, strlen(doc), &snap, &err) != 0)
+        fail_msg("%s", err.msg);
+    series = &snap->metrics.kv_cache_usage;
+    series->items = wva_xcalloc(4, sizeof(series->items[0]));
+    series->count = 4;
+    for (size_t i = 0; i < 4; i++) {
+        wva_kvlist_set(&series->items[i].labels, "pod", i % 2 ? "p1" : "p0");
+        series->items[i].value = values[i];
+    }
+    snap->pods[0].gpu_request = 0.1 + 0.2;
+
+    json = snapshot_to_json(snap);
+    for (size_t i = 0; i < 4; i++)
+        if (!strstr(json, texts[i]))
+            fail_msg("%s not in %s", texts[i], json);
+    assert_null(strstr(json, "0.65000000000000002"));
+    assert_non_null(strstr(json, "\"target\":0.65}"));
+    assert_non_null(strstr(json, "\"target\":2.0}"));   /* still a JSON double */
+    assert_non_null(strstr(json, "\"nvidia.com/gpu\":0.30000000000000004}"));
+    assert_non_null(strstr(json, "[1795773600.0,\"0.65\"]"));     /* the timestamp */
+
+    if (snapshot_parse(json, strlen(json), &again, &err) != 0)
+        fail_msg("%s\n%s", err.msg, json);
+    assert_int_equal(again->metrics.kv_cache_usage.count, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_memory_equal(&again->metrics.kv_cache_usage.items[i].value, &values[i],
+                            sizeof(double));
+    assert_true(again->vas[0].metrics[0].target == 0.65);
+    assert_true(again->vas[0].metrics[1].target == 2.0);
+    assert_true(again->pods[0].gpu_request == 0.1 + 0.2);
+    json2 = snapshot_to_json(again);
+    assert_string_equal(json, json2);
+    free(json);
+    free(json2);
+    free(doc);
+    snapshot_free(again);
+    snapshot_free(snap);
+}
+
 /* ---- item at a time (live snapshots) ---- */
 
 static const char *const list_keys[] = {
@@ -1239,6 +1297,7 @@ int main(void)
         cmocka_unit_test(test_append_item_errors),
         cmocka_unit_test(test_append_growth_and_truncate),
         cmocka_unit_test(test_append_item_limit),
+        cmocka_unit_test(test_doubles_shortest),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
