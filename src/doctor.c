@@ -22,6 +22,7 @@
 
 #include <json-c/json.h>
 
+#include "wva/exit_codes.h"
 #include "wva/configmaps.h"
 #include "wva/doctor.h"
 #include "wva/engine.h"
@@ -36,7 +37,6 @@
 #include "wva/strbuf.h"
 #include "wva/values.h"
 
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_DOCTOR_FAILED = 4 };
 
 #define CHECK_GLOBAL_OPT "GlobalOptimizationEnabled"
 #define CHECK_INTERVAL "OptimizationInterval"

@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 #include <sqlite3.h>
 
+#include "wva/exit_codes.h"
 #include "wva/filter.h"
 #include "wva/history.h"
 #include "wva/log.h"
@@ -1531,7 +1532,6 @@ char *history_render_run(struct history *h, int64_t run_id, enum wva_output outp
 
 /* ---- the command ---- */
 
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 static int exit_code_of(int rc)
 {

@@ -18,6 +18,7 @@
 
 #include <json-c/json.h>
 
+#include "wva/exit_codes.h"
 #include "wva/actuate.h"
 #include "wva/engine.h"
 #include "wva/history.h"
@@ -34,7 +35,6 @@
 #include "wva/strbuf.h"
 #include "wva/values.h"
 
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
 
 struct live {
     struct wva_settings *s;

@@ -12,6 +12,7 @@
 #endif
 
 #include "config.h"
+#include "wva/exit_codes.h"
 #include "wva/doctor.h"
 #include "wva/engine.h"
 #include "wva/history.h"
@@ -21,14 +22,6 @@
 #include "wva/settings.h"
 #include "wva/snapshot.h"
 #include "wva/values.h"
-
-enum exit_code {
-    EXIT_OK = 0,
-    EXIT_RUNTIME = 1,
-    EXIT_USAGE = 2,
-    EXIT_PARTIAL = 3,
-    EXIT_DOCTOR_FAILED = 4,
-};
 
 
 /* The main ConfigMap inside a snapshot, once the bootstrap settings say
@@ -113,7 +106,7 @@ int main(int argc, char **argv)
 {
     struct wva_settings s;
     struct wva_error err = {{0}};
-    int rc;
+    int rc = EXIT_USAGE;
 
 #ifdef __linux__
     /* Tokens and private keys live in this process's memory: a crash must
@@ -153,10 +146,6 @@ int main(int argc, char **argv)
         break;
     case WVA_CMD_DOCTOR:
         rc = doctor_main(&s);
-        break;
-    default:
-        log_event(WVA_LOG_ERROR, "this command is not available in this build yet", NULL);
-        rc = EXIT_USAGE;
         break;
     }
     settings_free(&s);
