@@ -25,6 +25,9 @@ if ! make -s -j2 check; then
 fi
 stages=1
 
+# The test servers themselves behave like the real ones (TLS, auth,
+# paging, conflicts, faults; the exporter scraped by a real Prometheus).
+python3 "$top/tests/servers/selftest.py"
 # Live runs: the real (sanitized) binary against the Kubernetes API test
 # server and a real Prometheus on 127.0.0.1.
 WVA_BIN="$build/wva-optimizer" python3 "$top/tests/integration/test_live.py"
@@ -35,7 +38,7 @@ WVA_BIN="$build/wva-optimizer" python3 "$top/tests/integration/test_faults.py"
 # Manifests: CRD schema, CronJob args/env, least-privilege RBAC derived from
 # the real binary's requests.
 WVA_BIN="$build/wva-optimizer" python3 "$top/tests/manifests/test_manifests.py"
-stages=$((stages + 4))
+stages=$((stages + 5))
 
 # Unit tests once more under valgrind memcheck, without the sanitizers
 # (they cannot be combined): no invalid access, no leak.
