@@ -31,6 +31,7 @@
 #include "wva/kube_client.h"
 #include "wva/kubeconfig.h"
 #include "wva/lease.h"
+#include "wva/live.h"
 #include "wva/log.h"
 #include "wva/plan.h"
 #include "wva/prom_client.h"
@@ -1314,8 +1315,6 @@ static void collect_prometheus(const struct wva_settings *s, struct wva_snapshot
     struct prom_options opts;
     struct prom_client *prom = NULL;
     struct wva_series probe = {0};
-    struct engine_metric_needs needs = {0};
-    struct prom_run_params params = {0};
     struct wva_error err = {{0}};
 
     if (!is_set(s->prometheus_url)) {
@@ -1334,16 +1333,10 @@ static void collect_prometheus(const struct wva_settings *s, struct wva_snapshot
         snap->metrics.prometheus_error = wva_xstrdup(err.msg);
         goto out;
     }
-    engine_metric_needs(snap, s, &needs);
-    params.watch_namespace = s->watch_namespace;
-    params.retention_seconds = needs.retention_seconds;
-    params.custom_metrics = (const char *const *)needs.custom_metrics;
-    params.custom_metrics_count = needs.custom_metrics_count;
-    if (prom_fetch_metrics(prom, &params, &snap->metrics, &err) != 0)
+    if (live_fetch_metrics(prom, snap, s, &err) != 0)
         log_event(WVA_LOG_WARN, "Prometheus queries failed", "error", err.msg, NULL);
 out:
     prom_series_free(&probe);
-    engine_metric_needs_free(&needs);
     prom_client_free(prom);
 }
 

@@ -127,6 +127,23 @@ static int push_metrics(struct live *l, const struct wva_plan *plan, int rc, dou
     return rc;
 }
 
+int live_fetch_metrics(struct prom_client *prom, struct wva_snapshot *snap,
+                       const struct wva_settings *s, struct wva_error *err)
+{
+    struct engine_metric_needs needs = {0};
+    struct prom_run_params params = {0};
+    int rc;
+
+    engine_metric_needs(snap, s, &needs);
+    params.watch_namespace = s->watch_namespace;
+    params.retention_seconds = needs.retention_seconds;
+    params.custom_metrics = (const char *const *)needs.custom_metrics;
+    params.custom_metrics_count = needs.custom_metrics_count;
+    rc = prom_fetch_metrics(prom, &params, &snap->metrics, err);
+    engine_metric_needs_free(&needs);
+    return rc;
+}
+
 /* One cycle: snapshot, metrics, plan, apply.  Returns an exit code. */
 static int run_cycle(struct live *l)
 {
@@ -141,8 +158,6 @@ static int run_cycle(struct live *l)
         .main_configmap_data = &l->main_configmap,
         .main_configmap_found = l->main_configmap_found,
     };
-    struct engine_metric_needs needs = {0};
-    struct prom_run_params params = {0};
     struct actuate_options act = {0};
     struct actuate_report report = {0};
     struct wva_plan *plan = NULL;
@@ -159,12 +174,7 @@ static int run_cycle(struct live *l)
         rc = EXIT_RUNTIME;
         goto out;
     }
-    engine_metric_needs(snap, s, &needs);
-    params.watch_namespace = s->watch_namespace;
-    params.retention_seconds = needs.retention_seconds;
-    params.custom_metrics = (const char *const *)needs.custom_metrics;
-    params.custom_metrics_count = needs.custom_metrics_count;
-    if (prom_fetch_metrics(l->prom, &params, &snap->metrics, &err) != 0) {
+    if (live_fetch_metrics(l->prom, snap, s, &err) != 0) {
         log_event(WVA_LOG_ERROR, "cannot read metrics from Prometheus; holding replicas",
                   "error", err.msg, NULL);
         prometheus_failed = true;
@@ -219,7 +229,6 @@ out:
     history_record_or_log(l->history, snap, plan, actuated && !s->dry_run ? &report : NULL,
                           started_wall, values_epoch_now(), rc);
     actuate_report_free(&report);
-    engine_metric_needs_free(&needs);
     plan_free(plan);
     snapshot_free(snap);
     return rc;

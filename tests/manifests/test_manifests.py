@@ -413,9 +413,6 @@ class Rbac:
         return out
 
 
-# The permission only `doctor` uses: listing every ConfigMap for its
-# ConfigMapNames check.
-DOCTOR_ONLY = ("ClusterRole wva-optimizer", "", "configmaps", "list", None)
 
 
 def permission_of(grant, a):
@@ -814,14 +811,6 @@ class Containerfile(unittest.TestCase):
         self.assertEqual(sorted(required - runtime), [], "libraries missing from the image")
         # Every runtime package is needed (ca-certificates: https to Prometheus).
         unused = runtime - required - {"ca-certificates"}
-        if "libsqlite3-0" in unused:
-            # The linker drops -lsqlite3 (--as-needed) until the history
-            # store is in the build; from then on it must be linked.
-            p = subprocess.run([BIN, "history", "runs", "--history", "sqlite:/nonexistent"],
-                               capture_output=True, text=True, timeout=30)
-            self.assertIn("not available in this build", p.stderr,
-                          "history is built in but SQLite is not linked")
-            unused.discard("libsqlite3-0")
         self.assertEqual(sorted(unused), [], "runtime packages the binary does not link")
 
 
@@ -1089,8 +1078,6 @@ class Live(unittest.TestCase):
         self.assertTrue(dsn.startswith("sqlite:" + run["workdir"]), dsn)
         p = subprocess.run([BIN, "history", "runs", "--history", dsn], capture_output=True,
                            text=True, timeout=30, env={"PATH": os.environ.get("PATH", "")})
-        if "not available in this build" in p.stderr:
-            self.skipTest("the history command is not in this build yet")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(os.path.exists(dsn.split(":", 1)[1]))
 
@@ -1115,17 +1102,11 @@ class Live(unittest.TestCase):
             self.assertTrue(run["entries"], name)
             self.check_allowed(name, run, limited if run["objs"] is LIMITED else base)
 
-    def doctor_available(self):
-        p = self.need("doctor")["proc"]
-        return not (p.returncode == 2 and "not available in this build" in p.stderr)
-
     def test_every_granted_verb_is_used(self):
         """Least privilege: each (rule, verb, resource, resourceName) is
         needed by some run, `doctor` included."""
         used = {"base": set(), "limited": set()}
-        runs = self.scenario_runs()
-        if self.doctor_available():
-            runs.append(("doctor", self.runs["doctor"]))
+        runs = self.scenario_runs() + [("doctor", self.need("doctor"))]
         for name, run in runs:
             rbac = Rbac(run["objs"])
             for e in run["entries"]:
@@ -1136,12 +1117,6 @@ class Live(unittest.TestCase):
                     used["limited" if run["objs"] is LIMITED else "base"].add(permission_of(g, a))
         granted_base = Rbac(BASE).permissions()
         unused = granted_base - used["base"]
-        if not self.doctor_available():
-            # Used by doctor only (its ConfigMapNames check).
-            self.assertEqual(unused, {DOCTOR_ONLY})
-            print("note: doctor is not in this build; %s not checked" % (DOCTOR_ONLY,),
-                  file=sys.stderr)
-            unused = set()
         self.assertEqual(sorted(unused, key=str), [], "granted but never used by a run")
         extra = Rbac(LIMITED).permissions() - granted_base
         self.assertEqual(extra, {("ClusterRole wva-optimizer-nodes", "", "nodes", "list", None)})
@@ -1175,8 +1150,6 @@ class Live(unittest.TestCase):
     def test_doctor_requests_are_allowed(self):
         run = self.need("doctor")
         p = run["proc"]
-        if p.returncode == 2 and "not available in this build" in p.stderr:
-            self.skipTest("doctor is not in this build yet")
         self.assertIn(p.returncode, (0, 4), p.stderr[-3000:])
         base = Rbac(BASE)
         self.check_allowed("doctor", run, base)
