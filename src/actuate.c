@@ -208,7 +208,7 @@ static enum actuate_scale scale_one(struct run *r, const struct wva_plan_variant
                              "/scale");
     char *rv = wva_xstrdup(dep->resource_version);
     char from[24], to[24], seen[24];
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct kube_status st = {0};
     enum actuate_scale result;
     const char *held = NULL;
@@ -612,7 +612,7 @@ static int write_status(struct run *r, const struct wva_va *va, const char *body
 {
     char *path = object_path("/apis/llmd.ai/v1alpha1", va->namespace_name,
                              "variantautoscalings", va->name, "/status");
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct kube_status st;
     json_object *resp = NULL, *md, *v;
     int rc;
@@ -662,7 +662,7 @@ static int post_event(struct run *r, const struct event_target *t, const char *f
     json_object *inv = json_object_new_object();
     json_object *src = json_object_new_object();
     struct wva_strbuf gen = WVA_STRBUF_INIT;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct kube_status st = {0};
     int rc;
 

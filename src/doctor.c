@@ -1191,7 +1191,7 @@ out:
 static void collect_permissions(struct kube_client *kc, const struct wva_settings *s,
                                 struct live_facts *f)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     f->perms = wva_xcalloc(PERMISSIONS_COUNT, sizeof(*f->perms));
     for (size_t i = 0; i < PERMISSIONS_COUNT; i++) {
@@ -1223,7 +1223,7 @@ static void collect_lease(struct kube_client *kc, const struct wva_settings *s,
 {
     struct wva_strbuf path = WVA_STRBUF_INIT;
     struct kube_status status = {0};
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     json_object *lease = NULL, *md, *ann, *v;
     char *ns = http_escape(s->system_namespace), *name;
 
@@ -1281,7 +1281,7 @@ static int collect_cm_item(json_object *item, void *ctx, struct wva_error *err)
 static void collect_cm_names(struct kube_client *kc, const struct wva_settings *s,
                              bool cluster_wide, struct live_facts *f)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char path[600];
 
     if (cluster_wide) {
@@ -1315,7 +1315,7 @@ static void collect_prometheus(const struct wva_settings *s, struct wva_snapshot
     struct prom_options opts;
     struct prom_client *prom = NULL;
     struct wva_series probe = {0};
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     if (!is_set(s->prometheus_url)) {
         f->prometheus_unset = true;
@@ -1508,7 +1508,7 @@ char *doctor_render_table(const struct doctor_report *report)
 int doctor_main(struct wva_settings *s)
 {
     struct doctor_report report = {0};
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char *text;
     int rc = doctor_collect(s, &report, &err);
 

@@ -1541,7 +1541,7 @@ static int exit_code_of(int rc)
 int history_command(const struct wva_settings *s)
 {
     struct history *h = NULL;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     const char *sub = s->history_subcommand ? s->history_subcommand : "";
     char *text = NULL;
     int64_t id = 0;
@@ -1590,7 +1590,7 @@ int history_command(const struct wva_settings *s)
 struct history *history_open_for_run(const char *dsn)
 {
     struct history *h = NULL;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     int rc;
 
     if (!dsn || !dsn[0])
@@ -1606,7 +1606,7 @@ void history_record_or_log(struct history *h, const struct wva_snapshot *snap,
                            const struct wva_plan *plan, const struct actuate_report *report,
                            double started, double finished, int exit_code)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     int rc;
 
     if (!h || !plan)

@@ -107,7 +107,7 @@ static void print_plan(const struct wva_plan *plan, const struct wva_settings *s
  * actuation: then nothing was applied. */
 static int push_metrics(struct live *l, const struct wva_plan *plan, int rc, double seconds)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     if (l->s->dry_run || !l->s->pushgateway || !l->s->pushgateway[0])
         return rc;
@@ -161,7 +161,7 @@ static int run_cycle(struct live *l)
     struct actuate_options act = {0};
     struct actuate_report report = {0};
     struct wva_plan *plan = NULL;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct engine_history hook;
     bool prometheus_failed = false, actuated = false;
     double started = engine_now(), started_wall = values_epoch_now();
@@ -278,7 +278,7 @@ int live_run(struct wva_settings *s)
 {
     struct live l = {.s = s};
     double started = values_epoch_now();
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct lease lease = {0};
     bool have_lease = false;
     int rc;

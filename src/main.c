@@ -49,7 +49,7 @@ static int run_replay(struct wva_settings *s)
 {
     struct wva_snapshot *snap = NULL;
     struct wva_plan *plan = NULL;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct engine_timings t = {0};
     struct engine_history hook;
     struct history *history = NULL;
@@ -105,7 +105,7 @@ out:
 int main(int argc, char **argv)
 {
     struct wva_settings s;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     int rc = EXIT_USAGE;
 
 #ifdef __linux__

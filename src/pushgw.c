@@ -370,7 +370,7 @@ int pushgw_push(const char *url, const struct wva_settings *s, const struct wva_
         .max_retry_wait_ms = PUSHGW_MAX_RETRY_WAIT_MS,
     };
     struct http_client *client = NULL;
-    struct wva_error second = {{0}};
+    struct wva_error second = {0};
     char *main_url = NULL, *success_url = NULL, *body = NULL, *success_body = NULL;
     int rc = -1;
 

@@ -1,7 +1,10 @@
-/* exit_codes.h - the process exit codes of SPEC section 2, shared by every
- * command so that they cannot drift apart. */
+/* exit_codes.h - the process exit codes of SPEC section 2 and the one
+ * mapping from error kinds to them, shared by every command so that they
+ * cannot drift apart. */
 #ifndef WVA_EXIT_CODES_H
 #define WVA_EXIT_CODES_H
+
+#include "wva/error.h"
 
 enum wva_exit_code {
     EXIT_OK = 0,                /* success (skipped VAs are not failures) */
@@ -10,5 +13,11 @@ enum wva_exit_code {
     EXIT_PARTIAL = 3,           /* some writes failed, the rest applied */
     EXIT_DOCTOR_FAILED = 4,     /* doctor found a failing check */
 };
+
+/* The exit code for a failure of this kind: usage, configuration and
+ * malformed input are 2; a partial failure 3; a failed doctor check 4;
+ * everything else (unreachable, refused, server errors, internal) 1;
+ * WVA_ERR_NONE is 0. */
+enum wva_exit_code wva_exit_code_for(enum wva_error_kind kind);
 
 #endif

@@ -17,7 +17,7 @@
 
 int fuzz_duration_one(const uint8_t *data, size_t size)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char *text = fuzz_cstr(data, size);
     double seconds = -1, again = -1;
 

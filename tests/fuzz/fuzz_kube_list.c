@@ -91,7 +91,7 @@ static void kube_convert(json_object *items, size_t k)
 
     for (size_t i = 0; i < n; i++) {
         json_object *item = json_object_array_get_idx(items, i);
-        struct wva_error err = {{0}};
+        struct wva_error err = {0};
         size_t before = kube_list_count(snap, k);
 
         if (snapshot_append_item(snap, kube_lists[k], item, &err) == 0) {

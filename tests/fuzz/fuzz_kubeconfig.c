@@ -47,7 +47,7 @@ static void kc_setup(void)
 int fuzz_kubeconfig_one(const uint8_t *data, size_t size)
 {
     struct kube_config cfg;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     FILE *f;
 
     if (size > (1u << 20))

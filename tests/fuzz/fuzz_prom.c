@@ -16,7 +16,7 @@
 int fuzz_prom_one(const uint8_t *data, size_t size)
 {
     struct wva_series series = {NULL, 0};
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     size_t dropped = 12345;
     long status = size % 11 == 3 ? 503 : size % 11 == 7 ? 422 : 200;
 

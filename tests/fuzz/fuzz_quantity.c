@@ -15,7 +15,7 @@
 
 int fuzz_quantity_one(const uint8_t *data, size_t size)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char *text = fuzz_cstr(data, size);
     double q = 0;
 

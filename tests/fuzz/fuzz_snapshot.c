@@ -36,7 +36,7 @@ static bool snapshot_is_strict_json(const uint8_t *data, size_t size)
 int fuzz_snapshot_one(const uint8_t *data, size_t size)
 {
     struct wva_snapshot *snap = NULL, *again = NULL;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char *text1 = NULL, *text2 = NULL;
 
     if (size > (1u << 20))

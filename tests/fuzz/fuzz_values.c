@@ -23,7 +23,7 @@
 
 static void values_check_bool(const char *text)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     bool b, want;
     bool valid = strcasecmp(text, "true") == 0 || strcmp(text, "1") == 0 ||
                  strcasecmp(text, "false") == 0 || strcmp(text, "0") == 0;
@@ -37,7 +37,7 @@ static void values_check_bool(const char *text)
 
 static void values_check_int(const char *text)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     long v;
 
     if (values_parse_int(text, -1000, 1000000, &v, &err) == 0)
@@ -48,7 +48,7 @@ static void values_check_int(const char *text)
 
 static void values_check_number(const char *text)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     double v;
 
     if (values_parse_number(text, &v, &err) == 0) {
@@ -62,7 +62,7 @@ static void values_check_number(const char *text)
 
 static void values_check_rfc3339(const char *text)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char buf[32];
     double epoch, again;
 

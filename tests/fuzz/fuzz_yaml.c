@@ -48,7 +48,7 @@ static size_t yaml_walk(const struct yaml_node *node, int depth)
 
 int fuzz_yaml_one(const uint8_t *data, size_t size)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct yaml_node *root = yaml_doc_parse((const char *)data, size, &err);
 
     if (!root) {

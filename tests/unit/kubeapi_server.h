@@ -66,7 +66,7 @@ static int kubeapi_start(struct kubeapi_server *s)
 {
     const char *top = getenv("top_srcdir");
     char script[1024], ready[128], errfile[128];
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     memset(s, 0, sizeof(*s));
     snprintf(s->dir, sizeof(s->dir), "/tmp/wva-kubeapi-XXXXXX");
@@ -127,7 +127,7 @@ static struct kube_client *kubeapi_client(const struct kubeapi_server *s)
         .server = (char *)s->url, .ca_file = (char *)s->ca, .token = (char *)KUBEAPI_TOKEN,
         .source = (char *)"kubeapi test server",
     };
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct kube_client *c = kube_client_new(&cfg, &err);
 
     if (!c)
@@ -160,7 +160,7 @@ static json_object *kubeapi_admin(const struct kubeapi_server *s, const char *me
                                   const char *path, const char *body)
 {
     char url[512];
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct http_response resp;
     json_object *doc;
 

@@ -91,7 +91,7 @@ static struct wva_snapshot *take_snapshot(void)
 {
     struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
     struct kube_fetch_options fo = {0};
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     if (kube_fetch_snapshot(kc, &fo, snap, &err) < 0)
         fail_msg("kube_fetch_snapshot: %s", err.msg);
@@ -137,7 +137,7 @@ static struct actuate_options options(double now)
 static void run(const struct wva_snapshot *snap, const struct wva_plan *plan,
                 const struct actuate_options *o, struct actuate_report *rep)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     assert_int_equal(actuate_plan(kc, snap, plan, o, rep, &err), 0);
     assert_int_equal(rep->variants_count, plan->variants_count);
@@ -390,7 +390,7 @@ static void test_dry_run_writes_nothing(void **state)
     actuate_report_free(&rep);
 
     /* A dry run needs no client at all. */
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     assert_int_equal(actuate_plan(NULL, snap, plan, &o, &rep, &err), 0);
     actuate_report_free(&rep);
     plan_free(plan);
@@ -865,7 +865,7 @@ static void test_metrics_unavailable_holds_and_warns(void **state)
 
 static void test_invalid_arguments(void **state)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct actuate_report rep;
     struct wva_plan *plan = plan_new();
     struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));

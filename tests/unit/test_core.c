@@ -2,6 +2,7 @@
 #include "test_util.h"
 
 #include "wva/error.h"
+#include "wva/exit_codes.h"
 #include "wva/strbuf.h"
 #include "wva/strmap.h"
 
@@ -60,7 +61,7 @@ static void test_strmap(void **state)
 
 static void test_error(void **state)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     wva_error_set(&err, "bad %s", "value");
@@ -78,12 +79,45 @@ static void test_error(void **state)
     assert_int_equal(strlen(err.msg), WVA_ERROR_MAX - 1);
 }
 
+/* Kinds survive context and decide the exit code in one place. */
+static void test_error_kinds(void **state)
+{
+    struct wva_error err = {0};
+
+    (void)state;
+    assert_int_equal(err.kind, WVA_ERR_NONE);
+    wva_error_setk(&err, WVA_ERR_INPUT, "pods.items[0]: missing");
+    wva_error_prefix(&err, "snapshot %s: ", "x.json");
+    assert_int_equal(err.kind, WVA_ERR_INPUT);
+    assert_string_equal(err.msg, "snapshot x.json: pods.items[0]: missing");
+    wva_error_set(&err, "plain");
+    assert_int_equal(err.kind, WVA_ERR_INTERNAL);
+    wva_error_clear(&err);
+    assert_int_equal(err.kind, WVA_ERR_NONE);
+    wva_error_setk(NULL, WVA_ERR_CONFIG, "ignored");
+
+    assert_int_equal(wva_exit_code_for(WVA_ERR_NONE), 0);
+    assert_int_equal(wva_exit_code_for(WVA_ERR_USAGE), 2);
+    assert_int_equal(wva_exit_code_for(WVA_ERR_CONFIG), 2);
+    assert_int_equal(wva_exit_code_for(WVA_ERR_INPUT), 2);
+    assert_int_equal(wva_exit_code_for(WVA_ERR_PARTIAL), 3);
+    assert_int_equal(wva_exit_code_for(WVA_ERR_CHECK_FAILED), 4);
+    assert_int_equal(wva_exit_code_for(WVA_ERR_UNREACHABLE), 1);
+    assert_int_equal(wva_exit_code_for(WVA_ERR_FORBIDDEN), 1);
+    assert_int_equal(wva_exit_code_for(WVA_ERR_SERVER), 1);
+    assert_int_equal(wva_exit_code_for(WVA_ERR_STORE), 1);
+    assert_int_equal(wva_exit_code_for(WVA_ERR_INTERNAL), 1);
+    assert_string_equal(wva_error_kind_name(WVA_ERR_FORBIDDEN), "forbidden");
+    assert_string_equal(wva_error_kind_name(WVA_ERR_CHECK_FAILED), "check-failed");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strbuf),
         cmocka_unit_test(test_strmap),
         cmocka_unit_test(test_error),
+        cmocka_unit_test(test_error_kinds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

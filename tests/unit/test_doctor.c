@@ -27,7 +27,7 @@ static void parse(struct wva_settings *s, const char *const *args)
 {
     char *argv[32];
     int argc = 0;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     argv[argc++] = (char *)"wva-optimizer";
     argv[argc++] = (char *)"doctor";
@@ -43,7 +43,7 @@ static void offline(struct doctor_report *r, const char *fixture, const char *co
 {
     const char *args[24] = {"--from-file", NULL};
     struct wva_settings s;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char path[4096];
     size_t n = 2;
 
@@ -652,7 +652,7 @@ static void live(struct doctor_report *r, const char *const *extra)
     char kubeconfig[256], url[64];
     const char *args[16] = {"--kubeconfig", kubeconfig, "--prometheus-url", url};
     struct wva_settings s;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     size_t n = 4;
 
     snprintf(kubeconfig, sizeof(kubeconfig), "%s/kubeconfig", server.dir);

@@ -28,7 +28,7 @@ static struct wva_snapshot *make_snapshot(const char *vas)
         "\"pods\":{\"items\":[]},\"configMaps\":{\"items\":[]}}";
     char text[16384];
     struct wva_snapshot *snap = NULL;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     snprintf(text, sizeof(text), fmt, vas);
     if (snapshot_parse(text, strlen(text), &snap, &err) != 0)

@@ -73,7 +73,7 @@ static double now_seconds(void)
 static struct wva_plan *plan_snapshot(struct wva_snapshot *snap, struct wva_settings *s,
                                       const char *mode, const struct engine_history *hist)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char *argv[] = {"wva-optimizer", "--from-file", "-", NULL};
     struct wva_plan *plan;
 
@@ -93,7 +93,7 @@ static struct wva_plan *plan_snapshot(struct wva_snapshot *snap, struct wva_sett
 static struct wva_snapshot *load_snapshot(const char *path)
 {
     struct wva_snapshot *snap = NULL;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     if (snapshot_load_file(path, &snap, &err) != 0)
         fail_msg("%s", err.msg);
@@ -107,7 +107,7 @@ static int64_t record_fixture(struct history *h, const char *path, const char *m
 {
     struct wva_snapshot *snap = load_snapshot(path);
     struct wva_settings s;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct wva_plan *plan;
     int64_t id = 0;
 
@@ -170,7 +170,7 @@ static void assert_integrity_ok(const char *path)
 
 static struct history *open_store(const char *path)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct history *h = NULL;
 
     if (history_open_ex(path, 0, &h, &err) != 0)
@@ -244,7 +244,7 @@ static void test_schema_file_is_embedded(void **state)
 
 static void test_dsn_forms(void **state)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct history *h;
 
     (void)state;
@@ -314,7 +314,7 @@ static void test_open_creates_wal_store_and_reopens(void **state)
 static void test_open_refuses_newer_schema(void **state)
 {
     const char *path = store_path("future.db");
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct history *h = open_store(path);
 
     (void)state;
@@ -332,7 +332,7 @@ static void test_open_refuses_newer_schema(void **state)
 static void test_open_refuses_foreign_files(void **state)
 {
     const char *path = store_path("foreign.db");
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct history *h = NULL;
     FILE *f;
 
@@ -355,7 +355,7 @@ static void test_open_refuses_foreign_files(void **state)
 
 static void test_open_missing_and_unopenable(void **state)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct history *h = NULL;
 
     (void)state;
@@ -405,7 +405,7 @@ static void test_record_and_show_round_trip(void **state)
     struct history *h = open_store(path);
     struct wva_snapshot *snap = load_snapshot(source_path("examples/demo-snapshot.json"));
     struct wva_settings s;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct actuate_report report;
     struct wva_plan *plan, *loaded;
     char *want, *got, *text;
@@ -491,7 +491,7 @@ static void test_warnings_round_trip(void **state)
     struct wva_snapshot *snap =
         load_snapshot(fixture_path("scenarios/config-invalid-entry.json"));
     struct wva_settings s;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct wva_plan *plan, *loaded;
     int64_t id = 0;
 
@@ -520,7 +520,7 @@ static void export_replays(struct history *h, const char *path)
 {
     struct wva_snapshot *snap = load_snapshot(path), *again = NULL;
     struct wva_settings s1, s2;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct wva_plan *plan, *replayed;
     char *text, *want, *got;
     int64_t id = 0;
@@ -584,7 +584,7 @@ static void test_runs_listing(void **state)
     struct history *h = open_store(store_path("runs.db"));
     struct wva_snapshot *snap = load_snapshot(source_path("examples/demo-snapshot.json"));
     struct wva_settings s;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct actuate_report report;
     struct wva_plan *plan;
     char *text;
@@ -660,7 +660,7 @@ static void test_runs_listing_is_bounded(void **state)
     struct history *h = open_store(store_path("many.db"));
     struct wva_snapshot *snap = small_snapshot();
     struct wva_plan *plan = synthetic_plan(3, "replay");
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char *text;
 
     (void)state;
@@ -682,7 +682,7 @@ static void test_find_run(void **state)
     struct history *h = open_store(store_path("find.db"));
     struct wva_snapshot *snap = small_snapshot();
     struct wva_plan *plan = synthetic_plan(3, "replay");
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     int64_t id = 0;
 
     (void)state;
@@ -713,7 +713,7 @@ static void test_prune_old_runs(void **state)
     struct history *h = open_store(path);
     struct wva_snapshot *snap = small_snapshot();
     struct wva_plan *plan = synthetic_plan(6, "live");
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     double t0 = snap->captured_at_epoch;
     int64_t deleted = -1;
 
@@ -860,7 +860,7 @@ static void test_history_command(void **state)
     const char *path = store_path("command.db");
     struct history *h = open_store(path);
     char *out = NULL, *stored;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char dsn[600];
 
     (void)state;
@@ -928,7 +928,7 @@ static void test_secrets_never_stored(void **state)
     struct history *h = open_store(path);
     struct wva_snapshot *snap = load_snapshot(source_path("examples/demo-snapshot.json"));
     struct wva_settings s;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct wva_plan *plan;
     char wal[600], *exported;
 
@@ -977,7 +977,7 @@ static void test_read_only_store_degrades(void **state)
     struct history *h = open_store(path);
     struct wva_snapshot *snap = small_snapshot();
     struct wva_plan *plan = synthetic_plan(6, "live");
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     int64_t id = 0;
 
     (void)state;
@@ -1007,7 +1007,7 @@ static void test_full_disk_degrades(void **state)
     struct wva_snapshot *snap = small_snapshot();
     struct wva_plan *small = synthetic_plan(3, "live");
     struct wva_plan *big = synthetic_plan(4000, "live");
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     int pipefd[2], status;
     char msg[WVA_ERROR_MAX] = "";
     pid_t pid;
@@ -1080,7 +1080,7 @@ static void test_crash_mid_run_leaves_no_trace(void **state)
     struct wva_snapshot *snap = small_snapshot();
     struct wva_plan *small = synthetic_plan(3, "live");
     struct wva_plan *huge = synthetic_plan(40000, "live");
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char wal[600];
     off_t wal_at_kill = 0;
     int status;
@@ -1144,7 +1144,7 @@ static void test_concurrent_writers(void **state)
         pids[w] = fork();
         assert_true(pids[w] >= 0);
         if (pids[w] == 0) {
-            struct wva_error err = {{0}};
+            struct wva_error err = {0};
             struct history *ch = NULL;
             int failures = 0;
             if (history_open_ex(path, 0, &ch, &err) != 0)
@@ -1193,7 +1193,7 @@ static void test_record_10000_variants_quickly(void **state)
     /* Valgrind checks the same code on a smaller run. */
     size_t n = UNDER_VALGRIND ? 1000 : 10000;
     struct wva_plan *plan = synthetic_plan(n, "live");
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     double t0, t1, t2;
     int64_t id = 0;
 

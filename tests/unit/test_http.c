@@ -78,7 +78,7 @@ static void test_get_ok_sends_agent_and_token(void **state)
     struct http_options opts = { .user_agent = "wva-optimizer/0.1.0",
                                  .bearer_token = "s3cr3t-token" };
     struct http_response resp;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     assert_int_equal(get(&opts, "/ok", true, &resp, &err), 0);
@@ -103,7 +103,7 @@ static void test_get_ok_sends_agent_and_token(void **state)
 
 static void test_connection_is_reused(void **state)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct http_client *c = http_client_new(NULL, &err);
     struct http_request req = { .method = "GET", .url = url_of(&plain, "/__peer") };
     struct http_response r1, r2;
@@ -122,7 +122,7 @@ static void test_connection_is_reused(void **state)
 static void test_429_honours_retry_after(void **state)
 {
     struct http_response resp;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     double t0 = now_s();
 
     (void)state;
@@ -139,7 +139,7 @@ static void test_retry_after_is_capped(void **state)
 {
     struct http_options opts = { .max_retry_wait_ms = 200 };
     struct http_response resp;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     double t0 = now_s();
 
     (void)state;
@@ -155,7 +155,7 @@ static void test_retry_after_is_capped(void **state)
 static void test_5xx_backs_off_then_succeeds(void **state)
 {
     struct http_response resp;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     double t0 = now_s();
 
     (void)state;
@@ -172,7 +172,7 @@ static void test_retries_are_bounded(void **state)
 {
     struct http_options opts = { .max_retries = 2 };
     struct http_response resp;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     assert_int_equal(get(&opts, "/always-500", true, &resp, &err), 0);
@@ -185,7 +185,7 @@ static void test_retries_are_bounded(void **state)
 static void test_no_retry_when_not_asked(void **state)
 {
     struct http_response resp;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     assert_int_equal(get(NULL, "/no-retry-500", false, &resp, &err), 0);
@@ -204,7 +204,7 @@ static void test_timeout_is_an_error(void **state)
 {
     struct http_options opts = { .timeout_ms = 300 };
     struct http_response resp;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     double t0 = now_s();
 
     (void)state;
@@ -220,7 +220,7 @@ static void test_oversized_response_is_refused(void **state)
 {
     struct http_options opts = { .max_response_bytes = 1000 };
     struct http_response resp;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     assert_int_equal(get(&opts, "/big", true, &resp, &err), -1);
@@ -237,7 +237,7 @@ static void test_oversized_response_is_refused(void **state)
 static void test_warning_headers_collected(void **state)
 {
     struct http_response resp;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     assert_int_equal(get(NULL, "/warning", true, &resp, &err), 0);
@@ -250,7 +250,7 @@ static void test_warning_headers_collected(void **state)
 
 static void test_patch_sends_body_and_type(void **state)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct http_client *c = http_client_new(NULL, &err);
     const char *body = "{\"spec\":{\"replicas\":3}}";
     struct http_request req = { .method = "PATCH", .url = url_of(&plain, "/__echo"),
@@ -287,7 +287,7 @@ static void test_patch_sends_body_and_type(void **state)
 static void test_connection_refused_retried_then_error(void **state)
 {
     struct http_options opts = { .max_retries = 2 };
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct http_client *c = http_client_new(&opts, &err);
     struct http_request req = { .method = "GET", .url = "http://127.0.0.1:1/x",
                                 .retry = true };
@@ -305,7 +305,7 @@ static void test_connection_refused_retried_then_error(void **state)
 static void test_unreadable_ca_file(void **state)
 {
     struct http_options opts = { .tls.ca_file = "/nonexistent/ca.crt" };
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     assert_null(http_client_new(&opts, &err));
@@ -353,7 +353,7 @@ static void test_tls_blobs_and_server_name(void **state)
     char *cert = read_whole_file(fixture_path("kube/client.crt"), NULL);
     char *key = read_whole_file(fixture_path("kube/client.key"), NULL);
     char localhost[64];
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     assert_non_null(ca);

@@ -32,7 +32,7 @@ static struct kube_client *client(void)
 {
     struct kube_config cfg = { .server = server.base_url, .token = "t0ken-secret",
                                .source = "test" };
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct kube_client *c = kube_client_new(&cfg, &err);
 
     assert_non_null(c);
@@ -44,7 +44,7 @@ static struct kube_client *client(void)
  * order sent). */
 static char *requests_log(const char *prefix)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct http_client *h = http_client_new(NULL, &err);
     struct wva_strbuf sb = WVA_STRBUF_INIT;
     struct http_response resp;
@@ -79,7 +79,7 @@ static void test_status_error_message(void **state)
 {
     struct kube_client *c = client();
     struct kube_status st;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     json_object *out = (json_object *)1;
 
     (void)state;
@@ -133,7 +133,7 @@ static void test_verbs_and_counters(void **state)
 {
     struct kube_client *c = client();
     struct kube_status st;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     json_object *out = NULL;
 
     (void)state;
@@ -201,7 +201,7 @@ static void test_list_pages_with_continue(void **state)
     struct kube_client *c = client();
     struct names n = { WVA_STRBUF_INIT, 0, 0 };
     struct kube_status st;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     assert_int_equal(kube_list(c, "/api/v1/namespaces/paged/pods", "app=x,tier in (a b)",
@@ -242,7 +242,7 @@ static void test_list_restarts_after_410(void **state)
     struct kube_client *c = client();
     struct names n = { WVA_STRBUF_INIT, 0, 0 };
     struct kube_status st;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     assert_int_equal(kube_list(c, "/api/v1/namespaces/expire/pods", NULL, collect, &n, &st,
@@ -270,7 +270,7 @@ static void test_list_restarts_after_410(void **state)
 static void test_warning_header_logged(void **state)
 {
     struct kube_client *c = client();
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     json_object *out = NULL;
     char path[] = "/tmp/wva-kube-log-XXXXXX";
     int fd = mkstemp(path);
@@ -308,7 +308,7 @@ static void test_fetch_snapshot_cluster_wide(void **state)
     struct kube_client *c = client();
     struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
     struct kube_fetch_options opts = { .system_namespace = "wva-system", .limited_mode = true };
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     if (kube_fetch_snapshot(c, &opts, snap, &err) != 0)
@@ -364,7 +364,7 @@ static void test_fetch_snapshot_watch_namespace(void **state)
     struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
     struct kube_fetch_options opts = { .watch_namespace = "team-a",
                                        .system_namespace = "wva-system" };
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     if (kube_fetch_snapshot(c, &opts, snap, &err) != 0)
@@ -473,7 +473,7 @@ static int own_server_setup(void **state)
 
 static void test_fetch_snapshot_restart_and_bad_item(void **state)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     struct kube_config cfg = { .server = own_srv.base_url, .source = "test" };
@@ -519,7 +519,7 @@ static void test_fetch_snapshot_restart_and_bad_item(void **state)
 /* The main ConfigMap handed over by the caller is not fetched again. */
 static void test_fetch_snapshot_main_configmap_given(void **state)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct wva_kvlist data = {0};
     unsigned long gets;
 
@@ -581,7 +581,7 @@ static void test_against_kubeapi_server(void **state)
     char dir[] = "/tmp/wva-kubeapi-XXXXXX";
     char script[4096], line[512], kubeconfig[4096], path[256];
     struct kube_config cfg;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct kube_status st;
 
     (void)state;

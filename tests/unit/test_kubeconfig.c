@@ -35,7 +35,7 @@ static int group_setup(void **state)
 /* Load a context of a fixture; asserts success. */
 static void load_ok(const char *file, const char *context, struct kube_config *cfg)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char path[4096];
 
     FMT(path, "%s", kc_path(file));
@@ -128,7 +128,7 @@ static void test_token_file_and_insecure(void **state)
 
 static void test_missing_context_and_references(void **state)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     load_fails("broken.yaml", NULL, &err);
@@ -147,7 +147,7 @@ static void test_missing_context_and_references(void **state)
 
 static void test_bad_fields_named(void **state)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     load_fails("broken.yaml", "bad-data", &err);
@@ -173,7 +173,7 @@ static void test_bad_fields_named(void **state)
 
 static void test_plugins_refused_clearly(void **state)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     load_fails("exec.yaml", NULL, &err);
@@ -214,7 +214,7 @@ static void test_in_cluster(void **state)
     char dir[] = "/tmp/wva-sa-XXXXXX";
     char expect_ca[4096];
     struct kube_config cfg;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     (void)state;
     assert_non_null(mkdtemp(dir));
@@ -278,7 +278,7 @@ static void test_load_precedence(void **state)
     char home[] = "/tmp/wva-home-XXXXXX";
     char kube_dir[4096], env[8192];
     struct kube_config cfg;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char *old_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
 
     (void)state;

@@ -46,7 +46,7 @@ static struct lease_options opts(const char *identity, double now, bool honour)
 static int acquire(const char *identity, double now, bool honour, struct lease *l)
 {
     struct lease_options o = opts(identity, now, honour);
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     int rc = lease_acquire(kc, &o, l, &err);
 
     if (rc == LEASE_ERROR)
@@ -140,7 +140,7 @@ static void test_acquire_absent_creates(void **state)
 
     /* The default identity is host_pid; the duration never below 60 s. */
     struct lease_options op = opts(NULL, T0, false);
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char want[64];
     op.instance = "Blue";
     op.duration_seconds = 20;
@@ -177,7 +177,7 @@ static void test_held_by_other(void **state)
 
 static void test_release_and_interval_gate(void **state)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct lease a, b;
 
     (void)state;
@@ -262,7 +262,7 @@ static void test_takeover_of_expired_lease(void **state)
 
 static void test_release_after_takeover_writes_nothing(void **state)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct lease a, b;
 
     (void)state;
@@ -310,7 +310,7 @@ static void race(double now)
         if (pids[i] == 0) {
             char id[32], c;
             struct kube_client *mine = kubeapi_client(&server);
-            struct wva_error err = {{0}};
+            struct wva_error err = {0};
             struct lease l;
 
             snprintf(id, sizeof(id), "racer-%d", i);
@@ -344,7 +344,7 @@ static void race(double now)
 
 static void test_concurrent_acquirers(void **state)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct lease l;
 
     (void)state;
@@ -359,7 +359,7 @@ static void test_concurrent_acquirers(void **state)
 static void test_errors(void **state)
 {
     struct lease_options o = opts("run-a", T0, true);
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct lease l;
 
     (void)state;

@@ -193,7 +193,7 @@ static void test_render_empty_plan_and_odd_values(void **state)
 static void check_url(const char *base, const char *instance, const char *kind,
                       const char *expected)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char *url = pushgw_group_url(base, instance, kind, &err);
 
     if (!url)
@@ -227,7 +227,7 @@ static void test_group_urls(void **state)
 
 static void check_bad_url(const char *base, const char *expected_part)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char *url = pushgw_group_url(base, "a", NULL, &err);
 
     assert_null(url);
@@ -249,7 +249,7 @@ static void test_bad_urls(void **state)
 
 static void test_push_errors(void **state)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     struct wva_plan *plan = small_plan();
     struct sockaddr_in sa = { .sin_family = AF_INET };
     socklen_t len = sizeof(sa);
@@ -576,7 +576,7 @@ static void test_e2e_push_reaches_prometheus(void **state)
 {
     struct wva_settings s = {0};
     struct wva_plan *plan = small_plan();
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     double before = wall_now(), ts = 0, v = 0;
     char *labels = NULL;
 
@@ -622,7 +622,7 @@ static void test_e2e_failed_run_keeps_last_success(void **state)
 {
     struct wva_settings s = {0};
     struct wva_plan *plan = small_plan();
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     const char *success_q = "wva_optimizer_last_success_timestamp_seconds{instance=\"b\"}";
     double first = 0, now = 0;
 

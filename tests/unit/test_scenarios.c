@@ -144,7 +144,7 @@ static void run_scenario(void **state)
     const struct scenario *sc = *state;
     struct wva_snapshot *snap = NULL;
     struct wva_settings s;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     char *argv[] = {"wva-optimizer", "--from-file", (char *)sc->path, NULL};
     json_object *doc, *expect, *part;
 

@@ -28,7 +28,7 @@ static struct solver_problem problem(struct solver_variant *v, size_t nv,
 /* Run a problem that must succeed. */
 static void run_ok(const struct solver_problem *p, struct solver_result *r)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     int rc = solver_run(p, r, &err);
 
     if (rc != 0)
@@ -40,7 +40,7 @@ static void run_ok(const struct solver_problem *p, struct solver_result *r)
 static void expect_invalid(const struct solver_problem *p, const char *needle)
 {
     struct solver_result r;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
 
     assert_int_equal(solver_run(p, &r, &err), -1);
     if (!strstr(err.msg, needle))
@@ -328,7 +328,7 @@ static void test_infeasible_demand_is_shortage(void **state)
     struct solver_model m[1] = {{0, 450, 5}};
     struct solver_problem p = problem(v, 1, m, 1, NULL, 0, 0);
     struct solver_result r;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     (void)state;
 
     assert_int_equal(solver_run(&p, &r, &err), 0);
@@ -447,7 +447,7 @@ static void check_random_problem(void)
 
     /* same LP optimum as the plain cold solve */
     struct solver_result ref;
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     assert_int_equal(solver_run_reference(&p, &ref, &err), 0);
     assert_string_equal(ref.method, "reference");
     if (fabs(r.lp_penalized - ref.lp_penalized) > 1e-7 * fmax(1.0, fabs(ref.lp_penalized)))
@@ -551,7 +551,7 @@ static void test_prices_match_reference(void **state)
     for (int k = 0; k < 6; k++) {
         struct solver_problem p = {0};
         struct solver_result r, ref;
-        struct wva_error err = {{0}};
+        struct wva_error err = {0};
 
         make_shortage_problem(&p, 520 + rnd(150), 3 + rnd(6));
         run_ok(&p, &r);
@@ -640,7 +640,7 @@ static void test_glpk_prints_nothing(void **state)
     saved = dup(STDOUT_FILENO);
     assert_true(saved >= 0);
     assert_true(dup2(fileno(tmp), STDOUT_FILENO) >= 0);
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     int rc = solver_run(&p, &r, &err);
     fflush(stdout);
     dup2(saved, STDOUT_FILENO);

@@ -17,7 +17,7 @@ static void near_check(double a, double b, double eps, const char *expr,
 
 static double dur_ok(const char *text)
 {
-    struct wva_error err = {{0}};
+    struct wva_error err = {0};
     double s = -1;
 
     if (values_parse_duration(text, &s, &err) != 0)
