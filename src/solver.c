@@ -33,12 +33,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <glpk.h>
 
 #include "wva/solver.h"
 #include "wva/strbuf.h"
+#include "wva/values.h"
 
 /* Objective weights, all relative to the smallest non-zero variant cost
  * (c_min, 1 when every cost is 0) so they scale with the user's units:
@@ -178,14 +178,6 @@ struct work {
     int reference;          /* solver_run_reference: plain cold full solve */
     struct glpk_guard *guard;
 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int inventory_applies(const struct solver_problem *p, const struct solver_variant *v)
 {
@@ -1541,7 +1533,7 @@ static void round_and_repair(struct work *w, struct solver_result *res)
 static int run(const struct solver_problem *problem, struct solver_result *result,
                int reference, struct wva_error *err)
 {
-    double start = now_seconds();
+    double start = values_monotonic_seconds();
     struct glpk_guard guard = {.msg = WVA_STRBUF_INIT};
     struct work w = {.p = problem, .reference = reference, .guard = &guard};
     size_t nv, nm, na, nnz_max;
@@ -1675,7 +1667,7 @@ out:
     if (rc) {
         solver_result_free(result);
     } else {
-        result->seconds = now_seconds() - start;
+        result->seconds = values_monotonic_seconds() - start;
     }
     return rc;
 }

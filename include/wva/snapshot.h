@@ -1,9 +1,19 @@
-/* snapshot.h - the cluster and metrics state one run works on.
+/* snapshot.h - the cluster and metrics state one run works on: the data
+ * model, and its lists.
  *
  * A snapshot is read either from a file (SPEC section 8, --from-file) or,
  * in live runs, from the Kubernetes API and Prometheus.  Either way the
- * engine sees only these compact structures, never raw JSON: the loader
- * keeps exactly the fields the engine reads.
+ * engine sees only these compact structures, never raw JSON: the readers
+ * keep exactly the fields the engine reads.
+ *
+ * The modules around the data model each have their header, included at
+ * the end of this one so that a caller includes one header:
+ *   snapshot_read.h   the document reader (snapshot_parse, snapshot_load_file)
+ *   snapshot_write.h  the writer (snapshot_to_json)
+ *   snapshot_index.h  lookups by name (snapshot_finish, snapshot_find_*)
+ * and, below them, k8s_objects.h (one reader per Kubernetes kind),
+ * jpath.h (type checks with JSON paths) and json_split.h (the fast
+ * splitter of big arrays).
  *
  * Ownership: struct wva_snapshot owns every string and array below it;
  * snapshot_free() releases all of it.
@@ -15,24 +25,14 @@
 #include <stddef.h>
 
 #include "wva/error.h"
+#include "wva/kvlist.h"
 
-/* An ordered string map (labels, annotations, ConfigMap data, settings). */
-struct wva_kv {
-    char *key;
-    char *value;
-};
-struct wva_kvlist {
-    struct wva_kv *items;
-    size_t count;
-};
-/* Value for key, or NULL.  Linear: these lists are short (labels). */
-const char *wva_kvlist_get(const struct wva_kvlist *list, const char *key);
-/* Set key to a copy of value, replacing an existing entry in place or
- * appending a new one (order is kept).  value NULL removes the key.
- * items must have been allocated with malloc (it is realloc'd). */
-void wva_kvlist_set(struct wva_kvlist *list, const char *key, const char *value);
-/* Free keys, values and the array; the list becomes empty.  NULL is a no-op. */
-void wva_kvlist_free(struct wva_kvlist *list);
+/* The longest metadata.name / namespace a snapshot accepts (a DNS
+ * subdomain; the readers refuse longer ones). */
+#define SNAPSHOT_MAX_NAME 253u
+
+/* The "version" of the snapshot documents this build reads and writes. */
+#define SNAPSHOT_DOCUMENT_VERSION 1
 
 struct wva_namespace {
     char *name;
@@ -66,10 +66,9 @@ struct wva_va {
     int priority;                   /* default 0 */
     struct wva_metric_target *metrics;
     size_t metrics_count;
-    /* Private to snapshot.c: when spec_problem is set, the spec exactly as
-     * read (compact JSON, NULL when the spec was absent), so that
-     * snapshot_to_json re-emits it and a reload reports the same problem.
-     * Builders of live snapshots should set it the same way. */
+    /* When spec_problem is set, the spec exactly as read (compact JSON,
+     * NULL when the spec was absent), so that snapshot_to_json re-emits it
+     * and a reload reports the same problem.  Set by the VA reader. */
     char *raw_spec_json;
 
     /* status, as last written (used for "no write when nothing changed",
@@ -146,6 +145,8 @@ struct wva_custom_series {
     struct wva_series series;
 };
 
+/* The named series each have a row in the table snapshot_metrics() gives;
+ * adding one is a field here and a row there. */
 struct wva_metrics {
     struct wva_series kv_cache_usage;   /* by (namespace, pod, model_name) */
     struct wva_series queue_length;     /* by (namespace, pod, model_name) */
@@ -162,50 +163,45 @@ struct wva_metrics {
     size_t nonfinite_dropped;
 };
 
-struct wva_snapshot_index;
-struct wva_snapshot_room;
+/* The named series of struct wva_metrics: the member of a snapshot
+ * document's "metrics" object, and where the series is in the struct.
+ * The reader, the splitter, the writer and snapshot_free all go by this
+ * table, in its order. */
+struct snapshot_metric {
+    const char *key;                    /* "kvCacheUsage" */
+    size_t offset;                      /* offsetof(struct wva_metrics, ...) */
+};
+/* The table; *count is set to its length. */
+const struct snapshot_metric *snapshot_metrics(size_t *count);
+/* The series of m a row names. */
+struct wva_series *snapshot_metric_series(struct wva_metrics *m, const struct snapshot_metric *f);
+const struct wva_series *snapshot_metric_series_const(const struct wva_metrics *m,
+                                                      const struct snapshot_metric *f);
 
+struct wva_snapshot_index;
+
+/* Each Kubernetes list is an array, its count, and its capacity: the
+ * number of items allocated when it is at least count.  Only
+ * snapshot_append_item() and snapshot_reserve_list() grow an array past
+ * its count; code that allocates or replaces an array itself sets its
+ * capacity to what it allocated (0 means "exactly count"). */
 struct wva_snapshot {
     char *captured_at;                  /* RFC 3339 as recorded */
     double captured_at_epoch;
     struct wva_kvlist settings;         /* optional "settings" object */
     bool has_nodes;                     /* "nodes" present */
 
-    struct wva_namespace *namespaces;   size_t namespaces_count;
-    struct wva_va *vas;                 size_t vas_count;
-    struct wva_deployment *deployments; size_t deployments_count;
-    struct wva_pod *pods;               size_t pods_count;
-    struct wva_configmap *configmaps;   size_t configmaps_count;
-    struct wva_node *nodes;             size_t nodes_count;
+    struct wva_namespace *namespaces;   size_t namespaces_count, namespaces_cap;
+    struct wva_va *vas;                 size_t vas_count, vas_cap;
+    struct wva_deployment *deployments; size_t deployments_count, deployments_cap;
+    struct wva_pod *pods;               size_t pods_count, pods_cap;
+    struct wva_configmap *configmaps;   size_t configmaps_count, configmaps_cap;
+    struct wva_node *nodes;             size_t nodes_count, nodes_cap;
     struct wva_metrics metrics;
 
-    /* Private to snapshot.c: lookup indexes built by snapshot_finish(). */
+    /* Lookup indexes built by snapshot_finish() (snapshot_index.c). */
     struct wva_snapshot_index *index;
-    /* Private to snapshot.c: spare room of the arrays that
-     * snapshot_append_item() grew. */
-    struct wva_snapshot_room *room;
 };
-
-/* Parse a snapshot document held in memory (len bytes, need not be
- * NUL-terminated).  On a malformed document returns -1 with err naming the
- * JSON path ("deployments.items[3].spec.replicas: expected integer, got
- * \"abc\"").  On success *out is a new snapshot the caller frees. */
-int snapshot_parse(const char *text, size_t len, struct wva_snapshot **out,
-                   struct wva_error *err);
-
-/* Read and parse a file ("-" = stdin).  Files over 512 MiB are refused.
- * Error messages are prefixed with "snapshot PATH: ". */
-int snapshot_load_file(const char *path, struct wva_snapshot **out,
-                       struct wva_error *err);
-
-/* Serialise the fields the engine reads back into a valid snapshot
- * document (SPEC section 8): snapshot_parse() of the result gives an equal
- * snapshot (timestamps of deletion are not kept: captured_at stands in; a
- * VA's status.lastRunTime is written to the whole second, as Kubernetes
- * does).  Numbers are written in the shortest form that reads back as the
- * same double (a sample value 0.65 as "0.65").  Returns a malloc'd
- * NUL-terminated string. */
-char *snapshot_to_json(const struct wva_snapshot *snap);
 
 /* The Kubernetes lists of a snapshot, for the item-at-a-time API below. */
 enum snapshot_list {
@@ -216,24 +212,38 @@ enum snapshot_list {
     SNAPSHOT_CONFIGMAPS,            /* "configMaps" */
     SNAPSHOT_NODES,                 /* "nodes" */
 };
+#define SNAPSHOT_LISTS 6
+
+/* More items than this in one list are refused: far above any real
+ * cluster (a 10,000-VA cluster has about 30,000 pods), low enough that a
+ * hostile or broken input cannot make the run allocate without end. */
+#define SNAPSHOT_MAX_ITEMS 1000000u
+
+/* The document member of a list ("variantAutoscalings"); NULL for an
+ * unknown list. */
+const char *snapshot_list_key(enum snapshot_list list);
 
 struct json_object;
 
 /* Convert one Kubernetes object (an item of a List, or a GET's answer) and
  * append it to the given list of snap: exactly what snapshot_parse() does
- * for each item of that list (the same readers: strict metadata, a VA's
- * lenient spec and status, the same bounds).  item is only read (the
- * caller keeps ownership); nothing of it is kept.  A bad item fails with
- * err naming it as the equivalent document would, by its position in the
- * list ("pods.items[7].metadata.name: missing", 7 being the count of pods
- * already in snap), and leaves snap as it was.  More than 1,000,000 items
- * in one list are refused.  Arrays grow geometrically (amortised O(1) per
- * item): other code must not realloc them afterwards.  captured_at,
- * settings, has_nodes and metrics are the caller's to set.  Lookup indexes
- * are dropped (lookups fall back to a linear scan): call snapshot_finish()
- * once the lists are complete.  Returns 0 or -1. */
+ * for each item of that list (the same readers, k8s_objects.h: strict
+ * metadata, a VA's lenient spec and status, the same bounds).  item is
+ * only read (the caller keeps ownership); nothing of it is kept.  A bad
+ * item fails with err naming it as the equivalent document would, by its
+ * position in the list ("pods.items[7].metadata.name: missing", 7 being
+ * the count of pods already in snap), and leaves snap as it was.  More
+ * than SNAPSHOT_MAX_ITEMS items in one list are refused.  The array grows
+ * geometrically (amortised O(1) per item), keeping its capacity field.
+ * captured_at, settings, has_nodes and metrics are the caller's to set.
+ * Lookup indexes are dropped (lookups fall back to a linear scan): call
+ * snapshot_finish() once the lists are complete.  Returns 0 or -1. */
 int snapshot_append_item(struct wva_snapshot *snap, enum snapshot_list list,
                          struct json_object *item, struct wva_error *err);
+
+/* Make room for n more items in the list (nothing for an unknown list or
+ * n beyond SNAPSHOT_MAX_ITEMS), so that appending them does not move it. */
+void snapshot_reserve_list(struct wva_snapshot *snap, enum snapshot_list list, size_t n);
 
 /* Number of items in the given list of snap (0 for an unknown list). */
 size_t snapshot_list_count(const struct wva_snapshot *snap, enum snapshot_list list);
@@ -244,23 +254,11 @@ size_t snapshot_list_count(const struct wva_snapshot *snap, enum snapshot_list l
  * like snapshot_append_item(). */
 void snapshot_truncate_list(struct wva_snapshot *snap, enum snapshot_list list, size_t count);
 
-/* (Re)build the lookup indexes after the arrays above were filled or
- * changed (snapshot_parse calls it; a live loader calls it once its lists
- * are complete).  The indexes point into the arrays: call it again after
- * any change to them.  Without it, lookups fall back to a linear scan. */
-void snapshot_finish(struct wva_snapshot *snap);
-
-/* Lookups by namespace/name: O(log n) after snapshot_finish, NULL when
- * absent.  With duplicates (not possible in a real cluster) the first in
- * array order is returned. */
-const struct wva_namespace *snapshot_find_namespace(const struct wva_snapshot *snap,
-                                                    const char *name);
-const struct wva_deployment *snapshot_find_deployment(const struct wva_snapshot *snap,
-                                                      const char *ns, const char *name);
-const struct wva_configmap *snapshot_find_configmap(const struct wva_snapshot *snap,
-                                                    const char *ns, const char *name);
-
 /* Free the snapshot and everything it owns.  NULL is a no-op. */
 void snapshot_free(struct wva_snapshot *snap);
+
+#include "wva/snapshot_index.h"
+#include "wva/snapshot_read.h"
+#include "wva/snapshot_write.h"
 
 #endif

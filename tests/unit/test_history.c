@@ -32,6 +32,7 @@
 #endif
 
 #include "wva/engine.h"
+#include "wva/configmaps.h"
 #include "wva/history.h"
 #include "wva/plan.h"
 #include "wva/settings.h"
