@@ -1,8 +1,9 @@
 /* history.c - the history store in SQLite (see include/wva/history.h).
  *
  * Stores what it is given and answers questions about it.  It must not
- * know how a plan is made (engine), how it is applied (actuate) or what a
- * cluster is; SQLite specifics stay in this file.
+ * know how a plan is made (engine), how it is applied (actuate), how it is
+ * shown to people (history_cmd.c) or what a cluster is; SQLite specifics
+ * stay in this file.
  *
  * Durability choices: WAL journal (readers never block the writer, a crash
  * leaves only uncommitted frames, which recovery drops), synchronous=NORMAL
@@ -21,10 +22,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <json-c/json.h>
 #include <sqlite3.h>
 
-#include "wva/exit_codes.h"
 #include "wva/filter.h"
 #include "wva/history.h"
 #include "wva/log.h"
@@ -533,8 +532,9 @@ static char *snapshot_json_without_secrets(const struct wva_snapshot *snap)
     return json;
 }
 
-/* SQLite stores NaN as NULL; the plan renders non-finite numbers as 0, so
- * store what people saw. */
+/* SQLite stores NaN as NULL, which would read back as 0 anyway; store the
+ * 0 the plan's JSON shows for it (values_json_number).  Infinities are
+ * stored as they are: SQLite keeps them, and the plan's table shows them. */
 static double finite_or_zero(double v)
 {
     return isnan(v) ? 0 : v;
@@ -907,28 +907,18 @@ int history_find_run(struct history *h, const char *text, int64_t *run_id,
     return 0;
 }
 
-/* What a run's row says beyond its plan. */
-struct run_info {
-    int64_t id;
-    double started_at;
-    double finished_at;
-    int exit_code;
-    bool actuated;
-    int64_t scale_applied, scale_failed, scale_held, status_written, status_failed, events;
-};
-
-/* Per-variant actuation as recorded (scale NULL when none). */
-struct variant_actuation {
-    char *scale;
-    bool applied, status_written, status_skipped, status_failed;
-    int events;
-};
-
 static char *column_strdup(sqlite3_stmt *st, int i)
 {
     const unsigned char *s = sqlite3_column_text(st, i);
 
     return s ? wva_xstrdup((const char *)s) : NULL;
+}
+
+static char *column_strdup_or_empty(sqlite3_stmt *st, int i)
+{
+    char *s = column_strdup(st, i);
+
+    return s ? s : wva_xstrdup("");
 }
 
 static bool parse_action(const char *text, enum wva_action *out)
@@ -969,7 +959,7 @@ static void *grow_array(void *items, size_t count, size_t *cap, size_t size)
 }
 
 static int load_run_row(struct history *h, int64_t id, struct wva_plan *plan,
-                        struct run_info *info, struct wva_error *err)
+                        struct history_run_info *info, struct wva_error *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(
@@ -1068,7 +1058,7 @@ static int load_models(struct history *h, int64_t id, struct wva_plan *plan,
 }
 
 static int load_variants(struct history *h, int64_t id, struct wva_plan *plan,
-                         struct variant_actuation **acts, struct wva_error *err)
+                         struct history_actuation **acts, struct wva_error *err)
 {
     sqlite3_stmt *st = NULL;
     size_t cap = 0, acap = 0;
@@ -1083,7 +1073,7 @@ static int load_variants(struct history *h, int64_t id, struct wva_plan *plan,
         sqlite3_bind_int64(st, 1, id);
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct wva_plan_variant *v;
-        struct variant_actuation *a;
+        struct history_actuation *a;
         const char *action = (const char *)sqlite3_column_text(st, 7);
         const char *skip = (const char *)sqlite3_column_text(st, 8);
 
@@ -1144,20 +1134,31 @@ static int load_warnings(struct history *h, int64_t id, struct wva_plan *plan,
     return 0;
 }
 
-static void actuations_free(struct variant_actuation *acts, size_t count)
+void history_actuations_free(struct history_actuation *acts, size_t count)
 {
     for (size_t i = 0; acts && i < count; i++)
         free(acts[i].scale);
     free(acts);
 }
 
-/* The plan, run row and per-variant actuation of a run.  The reads share
- * one read transaction so that they see the same state of the store. */
-static struct wva_plan *load_run(struct history *h, int64_t id, struct run_info *info,
-                                 struct variant_actuation **acts, struct wva_error *err)
+/* The reads share one read transaction so that they see the same state of
+ * the store. */
+struct wva_plan *history_load_run(struct history *h, int64_t id, struct history_run_info *info,
+                                  struct history_actuation **acts, struct wva_error *err)
 {
-    struct wva_plan *plan = wva_xcalloc(1, sizeof(*plan));
-    struct variant_actuation *a = NULL;
+    struct wva_plan *plan;
+    struct history_run_info ignored;
+
+    if (!h) {
+        wva_error_set(err, "history: no store");
+        return NULL;
+    }
+    if (!info)
+        info = &ignored;
+    if (acts)
+        *acts = NULL;
+    plan = wva_xcalloc(1, sizeof(*plan));
+    struct history_actuation *a = NULL;
     int rc = exec_sql(h, "BEGIN");
 
     if (rc != SQLITE_OK) {
@@ -1174,26 +1175,20 @@ static struct wva_plan *load_run(struct history *h, int64_t id, struct run_info 
         rc = load_warnings(h, id, plan, err);
     exec_sql(h, "COMMIT");
     if (rc != 0) {
-        actuations_free(a, plan->variants_count);
+        history_actuations_free(a, plan->variants_count);
         plan_free(plan);
         return NULL;
     }
     if (acts)
         *acts = a;
     else
-        actuations_free(a, plan->variants_count);
+        history_actuations_free(a, plan->variants_count);
     return plan;
 }
 
 struct wva_plan *history_load_plan(struct history *h, int64_t run_id, struct wva_error *err)
 {
-    struct run_info info;
-
-    if (!h) {
-        wva_error_set(err, "history: no store");
-        return NULL;
-    }
-    return load_run(h, run_id, &info, NULL, err);
+    return history_load_run(h, run_id, NULL, NULL, err);
 }
 
 char *history_load_snapshot(struct history *h, int64_t run_id, struct wva_error *err)
@@ -1222,147 +1217,26 @@ char *history_load_snapshot(struct history *h, int64_t run_id, struct wva_error 
     return text;
 }
 
-/* ---- rendering ---- */
+/* ---- the runs, for listing ---- */
 
-#define JSON_OUT (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | \
-                  JSON_C_TO_STRING_NOSLASHESCAPE)
-
-static json_object *json_time(double epoch)
-{
-    char ts[32];
-
-    values_format_rfc3339(epoch, ts, sizeof(ts));
-    return json_object_new_string(ts);
-}
-
-/* Numbers with 6 significant digits, as in the plan. */
-static json_object *json_number(double value)
-{
-    char text[64];
-
-    snprintf(text, sizeof(text), "%.6g", value);
-    return json_object_new_double_s(value, text);
-}
-
-struct run_row {
-    int64_t id;
-    double started_at, finished_at;
-    char mode[16];
-    char captured_at[40];
-    int exit_code;
-    int64_t variants, up, down, unchanged, skipped, warnings;
-    char solver[32];
-    bool actuated;
-    int64_t scale_applied, scale_failed, scale_held, status_written, status_failed, events;
-};
-
-static void copy_column(sqlite3_stmt *st, int i, char *buf, size_t size)
-{
-    const unsigned char *s = sqlite3_column_text(st, i);
-
-    snprintf(buf, size, "%s", s ? (const char *)s : "");
-}
-
-static json_object *actuation_summary_json(bool actuated, int64_t applied, int64_t failed,
-                                           int64_t held, int64_t status_written,
-                                           int64_t status_failed, int64_t events)
-{
-    json_object *o;
-
-    if (!actuated)
-        return NULL;
-    o = json_object_new_object();
-    json_object_object_add(o, "scaleApplied", json_object_new_int64(applied));
-    json_object_object_add(o, "scaleFailed", json_object_new_int64(failed));
-    json_object_object_add(o, "scaleHeld", json_object_new_int64(held));
-    json_object_object_add(o, "statusWritten", json_object_new_int64(status_written));
-    json_object_object_add(o, "statusFailed", json_object_new_int64(status_failed));
-    json_object_object_add(o, "eventsCreated", json_object_new_int64(events));
-    return o;
-}
-
-static char *render_runs_json(const struct run_row *rows, size_t n, int64_t total)
-{
-    json_object *root = json_object_new_object();
-    json_object *runs = json_object_new_array();
-    char *text;
-
-    json_object_object_add(root, "kind", json_object_new_string("WVAHistoryRuns"));
-    json_object_object_add(root, "version", json_object_new_int(1));
-    json_object_object_add(root, "total", json_object_new_int64(total));
-    for (size_t i = 0; i < n; i++) {
-        const struct run_row *r = &rows[i];
-        json_object *o = json_object_new_object();
-
-        json_object_object_add(o, "id", json_object_new_int64(r->id));
-        json_object_object_add(o, "startedAt", json_time(r->started_at));
-        json_object_object_add(o, "finishedAt", json_time(r->finished_at));
-        json_object_object_add(o, "durationSeconds", json_number(r->finished_at - r->started_at));
-        json_object_object_add(o, "mode", json_object_new_string(r->mode));
-        json_object_object_add(o, "capturedAt", json_object_new_string(r->captured_at));
-        json_object_object_add(o, "exitCode", json_object_new_int(r->exit_code));
-        json_object_object_add(o, "solverStatus", json_object_new_string(r->solver));
-        json_object_object_add(o, "variants", json_object_new_int64(r->variants));
-        json_object_object_add(o, "scaledUp", json_object_new_int64(r->up));
-        json_object_object_add(o, "scaledDown", json_object_new_int64(r->down));
-        json_object_object_add(o, "noChange", json_object_new_int64(r->unchanged));
-        json_object_object_add(o, "skipped", json_object_new_int64(r->skipped));
-        json_object_object_add(o, "warnings", json_object_new_int64(r->warnings));
-        json_object_object_add(o, "actuation",
-                               actuation_summary_json(r->actuated, r->scale_applied,
-                                                      r->scale_failed, r->scale_held,
-                                                      r->status_written, r->status_failed,
-                                                      r->events));
-        json_object_array_add(runs, o);
-    }
-    json_object_object_add(root, "runs", runs);
-    text = wva_xstrdup(json_object_to_json_string_ext(root, JSON_OUT));
-    json_object_put(root);
-    return text;
-}
-
-static char *render_runs_table(const struct run_row *rows, size_t n, int64_t total)
-{
-    struct wva_strbuf sb = WVA_STRBUF_INIT;
-
-    if (n == 0) {
-        wva_strbuf_adds(&sb, "no runs recorded\n");
-        return wva_strbuf_detach(&sb);
-    }
-    wva_strbuf_addf(&sb, "%-6s  %-20s  %-7s  %4s  %8s  %8s  %9s  %7s  %8s  %s\n", "RUN", "STARTED",
-                    "MODE", "EXIT", "VARIANTS", "SCALEDUP", "SCALEDOWN", "SKIPPED", "WARNINGS",
-                    "SOLVER");
-    for (size_t i = 0; i < n; i++) {
-        const struct run_row *r = &rows[i];
-        char ts[32];
-
-        values_format_rfc3339(r->started_at, ts, sizeof(ts));
-        wva_strbuf_addf(&sb, "%-6" PRId64 "  %-20s  %-7s  %4d  %8" PRId64 "  %8" PRId64
-                        "  %9" PRId64 "  %7" PRId64 "  %8" PRId64 "  %s\n", r->id, ts, r->mode,
-                        r->exit_code, r->variants, r->up, r->down, r->skipped, r->warnings,
-                        r->solver);
-    }
-    if ((int64_t)n < total)
-        wva_strbuf_addf(&sb, "(the newest %zu of %" PRId64 " runs)\n", n, total);
-    return wva_strbuf_detach(&sb);
-}
-
-char *history_render_runs(struct history *h, enum wva_output output, struct wva_error *err)
+int history_list_runs(struct history *h, size_t limit, struct history_run_row **out, size_t *count,
+                      int64_t *total, struct wva_error *err)
 {
     sqlite3_stmt *st = NULL;
-    struct run_row *rows = NULL;
+    struct history_run_row *rows = NULL;
     size_t n = 0, cap = 0;
-    int64_t total = 0;
-    char *text = NULL;
     int rc;
 
+    *out = NULL;
+    *count = 0;
+    *total = 0;
     if (!h) {
         wva_error_set(err, "history: no store");
-        return NULL;
+        return -1;
     }
     rc = exec_sql(h, "BEGIN");
     if (rc == SQLITE_OK)
-        rc = query_int64(h, "SELECT count(*) FROM runs", 0, false, &total);
+        rc = query_int64(h, "SELECT count(*) FROM runs", 0, false, total);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(
             h->db,
@@ -1372,24 +1246,24 @@ char *history_render_runs(struct history *h, enum wva_output output, struct wva_
             "scale_failed, scale_held, status_written, status_failed, events_created "
             "FROM runs r ORDER BY id DESC LIMIT ?1", -1, &st, NULL);
     if (rc == SQLITE_OK)
-        sqlite3_bind_int(st, 1, HISTORY_RUNS_LIMIT);
+        sqlite3_bind_int64(st, 1, (int64_t)(limit > INT64_MAX ? INT64_MAX : limit));
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct run_row *r;
+        struct history_run_row *r;
 
         rows = grow_array(rows, n, &cap, sizeof(*rows));
         r = &rows[n++];
         r->id = sqlite3_column_int64(st, 0);
         r->started_at = sqlite3_column_double(st, 1);
         r->finished_at = sqlite3_column_double(st, 2);
-        copy_column(st, 3, r->mode, sizeof(r->mode));
-        copy_column(st, 4, r->captured_at, sizeof(r->captured_at));
+        r->mode = column_strdup_or_empty(st, 3);
+        r->captured_at = column_strdup_or_empty(st, 4);
         r->exit_code = sqlite3_column_int(st, 5);
         r->variants = sqlite3_column_int64(st, 6);
         r->up = sqlite3_column_int64(st, 7);
         r->down = sqlite3_column_int64(st, 8);
         r->unchanged = sqlite3_column_int64(st, 9);
         r->skipped = sqlite3_column_int64(st, 10);
-        copy_column(st, 11, r->solver, sizeof(r->solver));
+        r->solver_status = column_strdup_or_empty(st, 11);
         r->warnings = sqlite3_column_int64(st, 12);
         r->actuated = sqlite3_column_type(st, 13) != SQLITE_NULL;
         r->scale_applied = sqlite3_column_int64(st, 13);
@@ -1400,192 +1274,35 @@ char *history_render_runs(struct history *h, enum wva_output output, struct wva_
         r->events = sqlite3_column_int64(st, 18);
         rc = SQLITE_OK;
     }
+    sqlite3_finalize(st);
+    exec_sql(h, "COMMIT");
     if (rc != SQLITE_DONE) {
-        store_error(h, rc, err, "cannot list the runs");
-        goto out;
+        history_run_rows_free(rows, n);
+        return store_error(h, rc, err, "cannot list the runs");
     }
     /* Newest first from the query; people read history oldest first. */
     for (size_t i = 0; i < n / 2; i++) {
-        struct run_row tmp = rows[i];
+        struct history_run_row tmp = rows[i];
+
         rows[i] = rows[n - 1 - i];
         rows[n - 1 - i] = tmp;
     }
-    text = output == WVA_OUTPUT_JSON ? render_runs_json(rows, n, total)
-                                     : render_runs_table(rows, n, total);
-out:
-    sqlite3_finalize(st);
-    exec_sql(h, "COMMIT");
+    *out = rows;
+    *count = n;
+    return 0;
+}
+
+void history_run_rows_free(struct history_run_row *rows, size_t count)
+{
+    for (size_t i = 0; rows && i < count; i++) {
+        free(rows[i].mode);
+        free(rows[i].captured_at);
+        free(rows[i].solver_status);
+    }
     free(rows);
-    return text;
 }
 
-static json_object *variant_actuation_json(const struct variant_actuation *a)
-{
-    json_object *o;
-
-    if (!a->scale)
-        return NULL;
-    o = json_object_new_object();
-    json_object_object_add(o, "scale", json_object_new_string(a->scale));
-    json_object_object_add(o, "applied", json_object_new_boolean(a->applied));
-    json_object_object_add(o, "statusWritten", json_object_new_boolean(a->status_written));
-    json_object_object_add(o, "statusSkipped", json_object_new_boolean(a->status_skipped));
-    json_object_object_add(o, "statusFailed", json_object_new_boolean(a->status_failed));
-    json_object_object_add(o, "events", json_object_new_int(a->events));
-    return o;
-}
-
-/* The plan document of SPEC section 9 plus "run" (the run's row) and, per
- * variant, "actuation" (null when the run applied nothing). */
-static char *render_run_json(const struct wva_plan *plan, const struct run_info *info,
-                             const struct variant_actuation *acts)
-{
-    char *plan_text = plan_render_json(plan);
-    json_object *root = json_tokener_parse(plan_text);
-    json_object *run = json_object_new_object();
-    json_object *variants = NULL;
-    char *text;
-
-    free(plan_text);
-    if (!root) {        /* cannot happen: plan_render_json writes valid JSON */
-        json_object_put(run);
-        return wva_xstrdup("{}");
-    }
-    json_object_object_add(run, "id", json_object_new_int64(info->id));
-    json_object_object_add(run, "startedAt", json_time(info->started_at));
-    json_object_object_add(run, "finishedAt", json_time(info->finished_at));
-    json_object_object_add(run, "durationSeconds",
-                           json_number(info->finished_at - info->started_at));
-    json_object_object_add(run, "exitCode", json_object_new_int(info->exit_code));
-    json_object_object_add(run, "actuation",
-                           actuation_summary_json(info->actuated, info->scale_applied,
-                                                  info->scale_failed, info->scale_held,
-                                                  info->status_written, info->status_failed,
-                                                  info->events));
-    json_object_object_add(root, "run", run);
-    if (json_object_object_get_ex(root, "variants", &variants)) {
-        for (size_t i = 0; i < plan->variants_count; i++)
-            json_object_object_add(json_object_array_get_idx(variants, i), "actuation",
-                                   variant_actuation_json(&acts[i]));
-    }
-    text = wva_xstrdup(json_object_to_json_string_ext(root, JSON_OUT));
-    json_object_put(root);
-    return text;
-}
-
-static char *render_run_table(const struct wva_plan *plan, const struct run_info *info,
-                              const struct variant_actuation *acts)
-{
-    struct wva_strbuf sb = WVA_STRBUF_INIT;
-    char started[32], finished[32];
-    char *table = plan_render_table(plan);
-
-    values_format_rfc3339(info->started_at, started, sizeof(started));
-    values_format_rfc3339(info->finished_at, finished, sizeof(finished));
-    wva_strbuf_addf(&sb, "run %" PRId64 ": %s, captured %s, started %s, finished %s (%.3f s), "
-                    "exit code %d\n\n", info->id, plan->mode,
-                    plan->captured_at ? plan->captured_at : "-", started, finished,
-                    info->finished_at - info->started_at, info->exit_code);
-    wva_strbuf_adds(&sb, table);
-    free(table);
-    if (!info->actuated) {
-        wva_strbuf_adds(&sb, "actuation: none recorded\n");
-        return wva_strbuf_detach(&sb);
-    }
-    wva_strbuf_addf(&sb, "actuation: scale applied %" PRId64 ", failed %" PRId64 ", held %"
-                    PRId64 "; status written %" PRId64 ", failed %" PRId64 "; events %" PRId64
-                    "\n", info->scale_applied, info->scale_failed, info->scale_held,
-                    info->status_written, info->status_failed, info->events);
-    for (size_t i = 0; i < plan->variants_count; i++) {
-        const struct variant_actuation *a = &acts[i];
-        if (a->scale && (strcmp(a->scale, "failed") == 0 || strcmp(a->scale, "held") == 0))
-            wva_strbuf_addf(&sb, "scale %s: %s/%s\n", a->scale, plan->variants[i].namespace_name,
-                            plan->variants[i].name);
-        if (a->status_failed)
-            wva_strbuf_addf(&sb, "status write failed: %s/%s\n",
-                            plan->variants[i].namespace_name, plan->variants[i].name);
-    }
-    return wva_strbuf_detach(&sb);
-}
-
-char *history_render_run(struct history *h, int64_t run_id, enum wva_output output,
-                         struct wva_error *err)
-{
-    struct variant_actuation *acts = NULL;
-    struct run_info info = {0};
-    struct wva_plan *plan;
-    char *text;
-
-    if (!h) {
-        wva_error_set(err, "history: no store");
-        return NULL;
-    }
-    plan = load_run(h, run_id, &info, &acts, err);
-    if (!plan)
-        return NULL;
-    text = output == WVA_OUTPUT_JSON ? render_run_json(plan, &info, acts)
-                                     : render_run_table(plan, &info, acts);
-    actuations_free(acts, plan->variants_count);
-    plan_free(plan);
-    return text;
-}
-
-/* ---- the command ---- */
-
-
-static int exit_code_of(int rc)
-{
-    return rc == HISTORY_DEGRADED ? EXIT_RUNTIME : EXIT_USAGE;
-}
-
-int history_command(const struct wva_settings *s)
-{
-    struct history *h = NULL;
-    struct wva_error err = {0};
-    const char *sub = s->history_subcommand ? s->history_subcommand : "";
-    char *text = NULL;
-    int64_t id = 0;
-    int rc;
-
-    if (!s->history || !s->history[0]) {
-        log_event(WVA_LOG_ERROR, "no history store configured (pass --history DSN or set "
-                  "WVA_HISTORY)", NULL);
-        return EXIT_USAGE;
-    }
-    rc = history_open_ex(s->history, HISTORY_OPEN_READ_ONLY, &h, &err);
-    if (rc != 0) {
-        log_event(WVA_LOG_ERROR, "cannot open the history store", "error", err.msg, NULL);
-        return exit_code_of(rc);
-    }
-    if (strcmp(sub, "runs") == 0) {
-        text = history_render_runs(h, s->output, &err);
-        rc = text ? 0 : EXIT_RUNTIME;
-    } else if (strcmp(sub, "show") == 0 || strcmp(sub, "export") == 0) {
-        rc = history_find_run(h, s->history_run, &id, &err);
-        if (rc != 0) {
-            rc = exit_code_of(rc);
-        } else {
-            text = strcmp(sub, "show") == 0 ? history_render_run(h, id, s->output, &err)
-                                            : history_load_snapshot(h, id, &err);
-            rc = text ? 0 : EXIT_RUNTIME;
-        }
-    } else {
-        wva_error_set(&err, "history: unknown subcommand \"%.32s\" (runs, show RUN or "
-                      "export RUN)", sub);
-        rc = EXIT_USAGE;
-    }
-    if (rc != 0) {
-        log_event(WVA_LOG_ERROR, "history command failed", "error", err.msg, NULL);
-    } else {
-        fputs(text, stdout);
-        if (text[0] && text[strlen(text) - 1] != '\n')
-            fputc('\n', stdout);
-        fflush(stdout);
-    }
-    free(text);
-    history_close(h);
-    return rc;
-}
+/* ---- for the runs themselves ---- */
 
 struct history *history_open_for_run(const char *dsn)
 {

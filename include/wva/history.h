@@ -3,7 +3,8 @@
  *
  * The store answers two kinds of question: the engine's "when was the
  * newest scale-up of this model?" (the scale-down stabilization window),
- * and people's `history runs | show RUN | export RUN`.
+ * and the reads behind people's `history runs | show RUN | export RUN`
+ * (whose rendering is history_cmd.h's, included at the end).
  *
  * A history store must never fail a scaling run: failures caused by the
  * environment (read-only or full disk, I/O errors, a file that cannot be
@@ -15,6 +16,8 @@
 #ifndef WVA_HISTORY_H
 #define WVA_HISTORY_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "wva/actuate.h"
@@ -138,26 +141,60 @@ int history_find_run(struct history *h, const char *text, int64_t *run_id,
  * with err when absent or unreadable. */
 struct wva_plan *history_load_plan(struct history *h, int64_t run_id, struct wva_error *err);
 
+/* What a run's row says beyond its plan. */
+struct history_run_info {
+    int64_t id;
+    double started_at;
+    double finished_at;
+    int exit_code;
+    bool actuated;              /* false: the run applied nothing (counts below 0) */
+    int64_t scale_applied, scale_failed, scale_held, status_written, status_failed, events;
+};
+
+/* One variant's actuation as recorded; scale NULL when none. */
+struct history_actuation {
+    char *scale;                /* "applied", "failed", "held", ... */
+    bool applied, status_written, status_skipped, status_failed;
+    int events;
+};
+
+/* history_load_plan(), and the run's row into *info (may be NULL) and,
+ * when acts is not NULL, one actuation per plan variant into *acts
+ * (caller frees with history_actuations_free(*acts, plan->variants_count)).
+ * All read in one read transaction. */
+struct wva_plan *history_load_run(struct history *h, int64_t run_id,
+                                  struct history_run_info *info,
+                                  struct history_actuation **acts, struct wva_error *err);
+void history_actuations_free(struct history_actuation *acts, size_t count);
+
 /* The snapshot recorded for a run, as a JSON document `--from-file`
  * replays.  Caller frees.  NULL with err when absent or unreadable. */
 char *history_load_snapshot(struct history *h, int64_t run_id, struct wva_error *err);
 
-/* The text `history runs` prints (the newest HISTORY_RUNS_LIMIT runs,
- * oldest first) and the text `history show RUN` prints for a run found
- * with history_find_run(): a table for people or a JSON document, by
- * output.  Caller frees.  NULL with err when the store cannot be read. */
-char *history_render_runs(struct history *h, enum wva_output output, struct wva_error *err);
-char *history_render_run(struct history *h, int64_t run_id, enum wva_output output,
-                         struct wva_error *err);
+/* One run as `history runs` lists it.  Strings owned by the row ("" when
+ * not recorded). */
+struct history_run_row {
+    int64_t id;
+    double started_at, finished_at;
+    char *mode;
+    char *captured_at;
+    int exit_code;
+    int64_t variants, up, down, unchanged, skipped, warnings;
+    char *solver_status;
+    bool actuated;
+    int64_t scale_applied, scale_failed, scale_held, status_written, status_failed, events;
+};
 
-/* The whole `wva-optimizer history ...` command for resolved settings
- * (s->history, s->history_subcommand, s->history_run, s->output): prints to
- * stdout, logs errors.  Returns the exit code: 0, 2 for a usage or
- * configuration error (bad DSN, missing store, not a history store, unknown
- * RUN), 1 for a runtime error (unreadable store). */
-int history_command(const struct wva_settings *s);
+/* The newest `limit` runs, oldest first, into *rows (*count of them; free
+ * with history_run_rows_free()) and the number of runs recorded into
+ * *total.  Returns 0, HISTORY_DEGRADED or -1 with err. */
+int history_list_runs(struct history *h, size_t limit, struct history_run_row **rows,
+                      size_t *count, int64_t *total, struct wva_error *err);
+void history_run_rows_free(struct history_run_row *rows, size_t count);
 
 /* The embedded schema: sql/schema.sql, byte for byte. */
 const char *history_schema_sql(void);
+
+#include "wva/history_cmd.h"
 
 #endif
