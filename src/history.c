@@ -961,6 +961,7 @@ static void *grow_array(void *items, size_t count, size_t *cap, size_t size)
 static int load_run_row(struct history *h, int64_t id, struct wva_plan *plan,
                         struct history_run_info *info, struct wva_error *err)
 {
+    const char *status;
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(
         h->db,
@@ -984,8 +985,15 @@ static int load_run_row(struct history *h, int64_t id, struct wva_plan *plan,
     }
     plan->mode = column_strdup(st, 0);
     plan->captured_at = column_strdup(st, 1);
-    snprintf(plan->solver_status, sizeof(plan->solver_status), "%s",
-             sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "");
+    status = (const char *)sqlite3_column_text(st, 2);
+    /* this build writes short status words; a longer one is not cut short */
+    if (status && strlen(status) >= sizeof(plan->solver_status)) {
+        wva_error_set(err, "history store %s: run %" PRId64 " has an unknown solver status "
+                      "of %zu bytes", h->path, id, strlen(status));
+        rc = -1;
+        goto out;
+    }
+    snprintf(plan->solver_status, sizeof(plan->solver_status), "%s", status ? status : "");
     plan->solver_objective = sqlite3_column_double(st, 3);
     plan->solver_lp_bound = sqlite3_column_double(st, 4);
     plan->solver_variables = (size_t)sqlite3_column_int64(st, 5);
