@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wva/snapshot.h"
+#include "wva/snapshot_index.h"
+#include "wva/snapshot_model.h"
 #include "wva/strbuf.h"
-
 
 struct index_entry {
     const char *ns;         /* "" for cluster-scoped kinds */
@@ -20,11 +20,14 @@ struct index_entry {
     size_t pos;             /* position in the snapshot's array */
 };
 
+/* One allocation: the header and then the three arrays, so that the data
+ * model drops a stale index with free() and needs nothing of this module. */
 struct wva_snapshot_index {
     struct index_entry *namespaces;
     struct index_entry *deployments;
     struct index_entry *configmaps;
     size_t namespaces_count, deployments_count, configmaps_count;
+    struct index_entry entries[];
 };
 
 static int index_cmp(const void *a, const void *b)
@@ -39,12 +42,12 @@ static int index_cmp(const void *a, const void *b)
     return c;
 }
 
-/* Sorted (ns, name, pos) for the items of one array; ns_off is SIZE_MAX for
- * cluster-scoped kinds.  Items without a name are left out. */
-static struct index_entry *index_build(const void *items, size_t count, size_t stride,
-                                       size_t ns_off, size_t name_off, size_t *len)
+/* Sorted (ns, name, pos) into idx (room for count) for the items of one
+ * array; ns_off is SIZE_MAX for cluster-scoped kinds.  Items without a
+ * name are left out. */
+static void index_build(struct index_entry *idx, const void *items, size_t count, size_t stride,
+                        size_t ns_off, size_t name_off, size_t *len)
 {
-    struct index_entry *idx = wva_xcalloc(count ? count : 1, sizeof(*idx));
     size_t n = 0;
 
     for (size_t i = 0; i < count; i++) {
@@ -61,7 +64,6 @@ static struct index_entry *index_build(const void *items, size_t count, size_t s
     }
     qsort(idx, n, sizeof(*idx), index_cmp);
     *len = n;
-    return idx;
 }
 
 /* Position of the first (ns, name) entry, or SIZE_MAX. */
@@ -85,44 +87,28 @@ static size_t index_find(const struct index_entry *idx, size_t len, const char *
     return SIZE_MAX;
 }
 
-static void index_free(struct wva_snapshot_index *ix)
-{
-    if (!ix)
-        return;
-    free(ix->namespaces);
-    free(ix->deployments);
-    free(ix->configmaps);
-    free(ix);
-}
-
-void snapshot_drop_index(struct wva_snapshot *snap)
-{
-    if (!snap)
-        return;
-    index_free(snap->index);
-    snap->index = NULL;
-}
-
 void snapshot_finish(struct wva_snapshot *snap)
 {
     struct wva_snapshot_index *ix;
+    size_t total;
 
     if (!snap)
         return;
-    index_free(snap->index);
-    ix = wva_xcalloc(1, sizeof(*ix));
-    ix->namespaces = index_build(snap->namespaces, snap->namespaces_count,
-                                    sizeof(snap->namespaces[0]), SIZE_MAX,
-                                    offsetof(struct wva_namespace, name), &ix->namespaces_count);
-    ix->deployments = index_build(snap->deployments, snap->deployments_count,
-                                     sizeof(snap->deployments[0]),
-                                     offsetof(struct wva_deployment, namespace_name),
-                                     offsetof(struct wva_deployment, name),
-                                     &ix->deployments_count);
-    ix->configmaps = index_build(snap->configmaps, snap->configmaps_count,
-                                    sizeof(snap->configmaps[0]),
-                                    offsetof(struct wva_configmap, namespace_name),
-                                    offsetof(struct wva_configmap, name), &ix->configmaps_count);
+    total = snap->namespaces_count + snap->deployments_count + snap->configmaps_count;
+    free(snap->index);
+    ix = wva_xcalloc(1, sizeof(*ix) + total * sizeof(ix->entries[0]));
+    ix->namespaces = ix->entries;
+    ix->deployments = ix->namespaces + snap->namespaces_count;
+    ix->configmaps = ix->deployments + snap->deployments_count;
+    index_build(ix->namespaces, snap->namespaces, snap->namespaces_count,
+                sizeof(snap->namespaces[0]), SIZE_MAX, offsetof(struct wva_namespace, name),
+                &ix->namespaces_count);
+    index_build(ix->deployments, snap->deployments, snap->deployments_count,
+                sizeof(snap->deployments[0]), offsetof(struct wva_deployment, namespace_name),
+                offsetof(struct wva_deployment, name), &ix->deployments_count);
+    index_build(ix->configmaps, snap->configmaps, snap->configmaps_count,
+                sizeof(snap->configmaps[0]), offsetof(struct wva_configmap, namespace_name),
+                offsetof(struct wva_configmap, name), &ix->configmaps_count);
     snap->index = ix;
 }
 

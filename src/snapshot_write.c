@@ -14,7 +14,8 @@
 #include <json-c/json.h>
 
 #include "wva/k8s_objects.h"
-#include "wva/snapshot.h"
+#include "wva/snapshot_model.h"
+#include "wva/snapshot_write.h"
 #include "wva/strbuf.h"
 #include "wva/values.h"
 

@@ -14,7 +14,7 @@
 
 #include "wva/error.h"
 #include "wva/jpath.h"
-#include "wva/snapshot.h"
+#include "wva/snapshot_model.h"
 
 /* GPU vendors in the order the SPEC tries them: the resource names
  * ("nvidia.com/gpu") and the node labels of their product names
@@ -30,7 +30,7 @@ size_t k8s_product_vendor(const char *product);
 /* Read item, an object of the given kind at path p, into dst (a zeroed
  * struct of that kind, e.g. struct wva_pod for SNAPSHOT_PODS).  Returns 0,
  * or -1 with err naming the path; dst may then hold some fields, which
- * the kind's release in snapshot.c frees.  Strings are copied: nothing of
+ * the kind's release in snapshot_model.c frees.  Strings are copied: nothing of
  * item is kept.  A VA's spec problem is not an error (see
  * wva_va.spec_problem). */
 int k8s_read_item(enum snapshot_list kind, struct jpath *p, struct json_object *item, void *dst,

@@ -7,17 +7,13 @@
 #ifndef WVA_SNAPSHOT_INDEX_H
 #define WVA_SNAPSHOT_INDEX_H
 
-#include "wva/snapshot.h"
+#include "wva/snapshot_model.h"
 
 /* (Re)build the lookup indexes after the arrays were filled or changed
  * (snapshot_parse calls it; a live loader calls it once its lists are
  * complete).  The indexes point into the arrays: call it again after any
  * change to them.  Without it, lookups fall back to a linear scan. */
 void snapshot_finish(struct wva_snapshot *snap);
-
-/* Drop the indexes (lookups scan again): what any change to the lists
- * does first.  The index is owned by snap; NULL snap is a no-op. */
-void snapshot_drop_index(struct wva_snapshot *snap);
 
 /* Lookups by namespace/name: O(log n) after snapshot_finish, NULL when
  * absent.  With duplicates (not possible in a real cluster) the first in

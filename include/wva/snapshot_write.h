@@ -5,7 +5,7 @@
 #ifndef WVA_SNAPSHOT_WRITE_H
 #define WVA_SNAPSHOT_WRITE_H
 
-#include "wva/snapshot.h"
+#include "wva/snapshot_model.h"
 
 /* Serialise the fields the engine reads back into a valid snapshot
  * document: snapshot_parse() of the result gives an equal snapshot
