@@ -9,6 +9,7 @@
  * This module knows the data only: nothing of JSON, of reading objects
  * (k8s_objects.c), the filter rules, or how a live run talks to the API.
  */
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -134,12 +135,11 @@ static void node_release(void *item)
 static const struct list_kind {
     const char *key;            /* the document's member, for messages */
     size_t item_size;
-    size_t items, count, cap;   /* offsets in struct wva_snapshot */
+    size_t count, cap;          /* offsets in struct wva_snapshot */
     void (*release)(void *item);
 } list_kinds[SNAPSHOT_LISTS] = {
 #define LIST(kind, key, type, field, release)                                          \
-    [kind] = {key, sizeof(type), offsetof(struct wva_snapshot, field),                 \
-              offsetof(struct wva_snapshot, field##_count),                            \
+    [kind] = {key, sizeof(type), offsetof(struct wva_snapshot, field##_count),         \
               offsetof(struct wva_snapshot, field##_cap), release}
     LIST(SNAPSHOT_NAMESPACES, "namespaces", struct wva_namespace, namespaces, namespace_release),
     LIST(SNAPSHOT_VAS, "variantAutoscalings", struct wva_va, vas, va_release),
@@ -156,20 +156,48 @@ static const struct list_kind *kind_of(enum snapshot_list list)
     return (unsigned)list < SNAPSHOT_LISTS ? &list_kinds[list] : NULL;
 }
 
-/* The array, count and capacity fields of one list of snap. */
-static char **items_of(struct wva_snapshot *snap, const struct list_kind *k)
-{
-    return (char **)((char *)snap + k->items);
-}
-
+/* The count and capacity fields of one list of snap (size_t fields, found
+ * by offset); the arrays themselves are typed, hence the switches below. */
 static size_t *count_of(struct wva_snapshot *snap, const struct list_kind *k)
 {
     return (size_t *)((char *)snap + k->count);
 }
 
+static size_t count_value(const struct wva_snapshot *snap, const struct list_kind *k)
+{
+    return *(const size_t *)((const char *)snap + k->count);
+}
+
 static size_t *cap_of(struct wva_snapshot *snap, const struct list_kind *k)
 {
     return (size_t *)((char *)snap + k->cap);
+}
+
+void *snapshot_list_items(const struct wva_snapshot *snap, enum snapshot_list list)
+{
+    if (!snap)
+        return NULL;
+    switch (list) {
+    case SNAPSHOT_NAMESPACES: return snap->namespaces;
+    case SNAPSHOT_VAS: return snap->vas;
+    case SNAPSHOT_DEPLOYMENTS: return snap->deployments;
+    case SNAPSHOT_PODS: return snap->pods;
+    case SNAPSHOT_CONFIGMAPS: return snap->configmaps;
+    case SNAPSHOT_NODES: return snap->nodes;
+    }
+    return NULL;
+}
+
+static void set_items(struct wva_snapshot *snap, enum snapshot_list list, void *items)
+{
+    switch (list) {
+    case SNAPSHOT_NAMESPACES: snap->namespaces = items; break;
+    case SNAPSHOT_VAS: snap->vas = items; break;
+    case SNAPSHOT_DEPLOYMENTS: snap->deployments = items; break;
+    case SNAPSHOT_PODS: snap->pods = items; break;
+    case SNAPSHOT_CONFIGMAPS: snap->configmaps = items; break;
+    case SNAPSHOT_NODES: snap->nodes = items; break;
+    }
 }
 
 const char *snapshot_list_key(enum snapshot_list list)
@@ -179,27 +207,52 @@ const char *snapshot_list_key(enum snapshot_list list)
     return k ? k->key : NULL;
 }
 
+size_t snapshot_list_item_size(enum snapshot_list list)
+{
+    const struct list_kind *k = kind_of(list);
+
+    return k ? k->item_size : 0;
+}
+
 size_t snapshot_list_count(const struct wva_snapshot *snap, enum snapshot_list list)
 {
     const struct list_kind *k = kind_of(list);
 
-    if (!snap || !k)
-        return 0;
-    return *(const size_t *)((const char *)snap + k->count);
+    return snap && k ? count_value(snap, k) : 0;
 }
 
-bool snapshot_list_ref(struct wva_snapshot *snap, enum snapshot_list list,
-                       struct snapshot_list_ref *out)
+size_t snapshot_list_cap(const struct wva_snapshot *snap, enum snapshot_list list)
+{
+    const struct list_kind *k = kind_of(list);
+    size_t n, cap;
+
+    if (!snap || !k)
+        return 0;
+    n = count_value(snap, k);
+    cap = *(const size_t *)((const char *)snap + k->cap);
+    return cap < n ? n : cap;
+}
+
+void snapshot_list_grow(struct wva_snapshot *snap, enum snapshot_list list, size_t want)
+{
+    const struct list_kind *k = kind_of(list);
+
+    if (!snap || !k || want <= snapshot_list_cap(snap, list))
+        return;
+    set_items(snap, list, wva_xrealloc(snapshot_list_items(snap, list), want * k->item_size));
+    *cap_of(snap, k) = want;
+}
+
+void snapshot_list_set_count(struct wva_snapshot *snap, enum snapshot_list list, size_t count)
 {
     const struct list_kind *k = kind_of(list);
 
     if (!snap || !k)
-        return false;
-    out->items = items_of(snap, k);
-    out->count = count_of(snap, k);
-    out->cap = cap_of(snap, k);
-    out->item_size = k->item_size;
-    return true;
+        return;
+    assert(count <= snapshot_list_cap(snap, list));
+    for (size_t i = count; i < *count_of(snap, k); i++)
+        k->release((char *)snapshot_list_items(snap, list) + i * k->item_size);
+    *count_of(snap, k) = count;
 }
 
 void snapshot_release_item(enum snapshot_list list, void *item)
@@ -237,12 +290,8 @@ void snapshot_free(struct wva_snapshot *snap)
     free(snap->captured_at);
     wva_kvlist_free(&snap->settings);
     for (size_t l = 0; l < SNAPSHOT_LISTS; l++) {
-        const struct list_kind *k = &list_kinds[l];
-        char *items = *items_of(snap, k);
-
-        for (size_t i = 0; i < *count_of(snap, k); i++)
-            k->release(items + i * k->item_size);
-        free(items);
+        snapshot_list_set_count(snap, (enum snapshot_list)l, 0);
+        free(snapshot_list_items(snap, (enum snapshot_list)l));
     }
     fields = snapshot_metrics(&nfields);
     for (size_t f = 0; f < nfields; f++)

@@ -222,17 +222,22 @@ const char *snapshot_list_key(enum snapshot_list list);
 /* Number of items in the given list of snap (0 for an unknown list). */
 size_t snapshot_list_count(const struct wva_snapshot *snap, enum snapshot_list list);
 
-/* Where one list of snap is (its array, count and capacity fields) and
- * the size of its items, for the code that grows and shrinks the lists
- * (snapshot_lists.c).  false for an unknown list or NULL snap. */
-struct snapshot_list_ref {
-    char **items;
-    size_t *count;
-    size_t *cap;
-    size_t item_size;
-};
-bool snapshot_list_ref(struct wva_snapshot *snap, enum snapshot_list list,
-                       struct snapshot_list_ref *out);
+/* The array of a list (void * to its first item; NULL when empty or for
+ * an unknown list), the size of its items, and its capacity (at least
+ * its count): for the code that grows and shrinks the lists
+ * (snapshot_lists.c). */
+void *snapshot_list_items(const struct wva_snapshot *snap, enum snapshot_list list);
+size_t snapshot_list_item_size(enum snapshot_list list);
+size_t snapshot_list_cap(const struct wva_snapshot *snap, enum snapshot_list list);
+
+/* Reallocate the array of a list to hold want items when it holds fewer
+ * (the items keep their place; the array may move).  Sets the capacity. */
+void snapshot_list_grow(struct wva_snapshot *snap, enum snapshot_list list, size_t want);
+
+/* Set the count of a list: items from count on are released (what they
+ * own is freed); a larger count takes in items the caller has filled in
+ * within the capacity. */
+void snapshot_list_set_count(struct wva_snapshot *snap, enum snapshot_list list, size_t count);
 
 /* Free what one item of the list owns (not the item's own memory, which
  * is the array's).  Unknown list or NULL item: nothing. */
