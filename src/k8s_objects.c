@@ -1,6 +1,6 @@
 /* k8s_objects.c - the Kubernetes objects of a snapshot (see
  * include/wva/k8s_objects.h): one reader per kind, from a json-c tree to
- * the compact structs of snapshot.h.
+ * the compact structs of snapshot_model.h.
  *
  * Three levels of strictness, because the parts have different owners:
  * an object's shape (metadata, everything outside a VA's spec and status)

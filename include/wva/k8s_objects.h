@@ -1,11 +1,11 @@
 /* k8s_objects.h - one reader per Kubernetes kind a snapshot holds
  * (Namespace, VariantAutoscaling, Deployment, Pod, ConfigMap, Node): from
  * the json-c tree of one object (a List item or a GET's answer) to its
- * struct of snapshot.h, keeping only the fields the engine reads.
+ * struct of snapshot_model.h, keeping only the fields the engine reads.
  *
- * Used by the snapshot document reader and by snapshot_append_item(), so
- * a file and a live run read objects the same way.  Knows nothing of the
- * document around the objects.
+ * Used by snapshot_append_item() (snapshot_lists.h), through which the
+ * document reader and live runs both go, so a file and a live run read
+ * objects the same way.  Knows nothing of the document around the objects.
  */
 #ifndef WVA_K8S_OBJECTS_H
 #define WVA_K8S_OBJECTS_H

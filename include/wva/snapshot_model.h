@@ -1,13 +1,14 @@
 /* snapshot_model.h - the cluster and metrics state one run works on: the
- * data model, and its lists.
+ * data model and its memory.
  *
  * A snapshot is read either from a file (SPEC section 8, --from-file) or,
  * in live runs, from the Kubernetes API and Prometheus.  Either way the
  * engine sees only these compact structures, never raw JSON: the readers
  * keep exactly the fields the engine reads.
  *
- * The modules around it (the reader, the writer, the index) build on this
- * header; callers include snapshot.h, which brings them all.
+ * The modules around it (the object readers, the lists, the index, the
+ * writer, the document reader) build on this header; callers include
+ * snapshot.h, which brings them all.
  *
  * Ownership: struct wva_snapshot owns every string and array below it;
  * snapshot_free() releases all of it.  Implemented in snapshot_model.c.
