@@ -9,6 +9,7 @@
 #   FUZZ_SECONDS    run time per target (default 20)
 #   FUZZ_BUILD_DIR  build and corpus directory (default <top>/build-fuzz)
 #   CC              the clang to use (default clang)
+#   FUZZ_WERROR     1: compile with -Werror (scripts/test.sh sets it)
 #
 # Needs clang with compiler-rt's libFuzzer (Debian: clang and
 # libclang-rt-14-dev) plus the project's build dependencies.  The corpus
@@ -30,7 +31,7 @@ targets=()
 for arg in "$@"; do
     case $arg in
     --build-only) build_only=1 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *)
         if [[ " $ALL_TARGETS " != *" $arg "* ]]; then
             echo "fuzz.sh: unknown target '$arg' (known: $ALL_TARGETS)" >&2
@@ -80,6 +81,9 @@ read -r -a PKG_LIBS <<<"$(pkg-config --libs $PKGS)"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 CFLAGS_FUZZ=(-g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter
              -I"$TOP/include" -I"$BUILD" -I"$TOP/tests/fuzz" "${PKG_CFLAGS[@]}")
+# FUZZ_WERROR=1 (scripts/test.sh): warnings are errors, as configure's
+# --enable-werror makes them for the other test builds.
+[[ ${FUZZ_WERROR:-0} == 1 ]] && CFLAGS_FUZZ+=(-Werror)
 
 # ---- the project's sources (not main.c), instrumented for coverage ---------
 newest_header=$(ls -t "$TOP"/include/wva/*.h "$BUILD/config.h" | head -n1)

@@ -4,9 +4,10 @@
 #   --runtime  only what building and running needs (no test servers)
 set -euo pipefail
 
+# Building the program; cmocka is only for `make check` (a test package).
 build_packages=(build-essential autoconf automake pkg-config
-    libcurl4-openssl-dev libjson-c-dev libyaml-dev libglpk-dev libsqlite3-dev libcmocka-dev)
-test_packages=(python3 python3-yaml openssl prometheus prometheus-pushgateway valgrind curl groff-base clang libclang-rt-14-dev)
+    libcurl4-openssl-dev libjson-c-dev libyaml-dev libglpk-dev libsqlite3-dev)
+test_packages=(libcmocka-dev python3 python3-yaml openssl prometheus prometheus-pushgateway valgrind curl groff-base clang libclang-rt-14-dev)
 
 packages=("${build_packages[@]}")
 if [ "${1:-}" != "--runtime" ]; then

@@ -15,7 +15,7 @@ build="$top/build-test"
 mkdir -p "$build"
 cd "$build"
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-../configure -q CFLAGS="-O1 -g $san" LDFLAGS="$san"
+../configure -q --enable-werror CFLAGS="-O1 -g $san" LDFLAGS="$san"
 make -s -j2
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -25,19 +25,15 @@ if ! make -s -j2 check; then
 fi
 stages=1
 
-# The test servers themselves behave like the real ones (TLS, auth,
-# paging, conflicts, faults; the exporter scraped by a real Prometheus).
-python3 "$top/tests/servers/selftest.py"
-# Live runs: the real (sanitized) binary against the Kubernetes API test
-# server and a real Prometheus on 127.0.0.1.
-WVA_BIN="$build/wva-optimizer" python3 "$top/tests/integration/test_live.py"
-WVA_BIN="$build/wva-optimizer" python3 "$top/tests/integration/test_pushgw.py"
-# The fault matrix: API server and Prometheus failures, malformed input,
-# changes behind the program's back.
-WVA_BIN="$build/wva-optimizer" python3 "$top/tests/integration/test_faults.py"
-# Manifests: CRD schema, CronJob args/env, least-privilege RBAC derived from
-# the real binary's requests.
-WVA_BIN="$build/wva-optimizer" python3 "$top/tests/manifests/test_manifests.py"
+# `make check-integration`, five suites against the real (sanitized)
+# binary: the test servers themselves behave like the real ones (TLS, auth,
+# paging, conflicts, faults; the exporter scraped by a real Prometheus);
+# live runs against the Kubernetes API test server and a real Prometheus
+# on 127.0.0.1; the Pushgateway; the fault matrix (API server and
+# Prometheus failures, malformed input, changes behind the program's
+# back); the manifests (CRD schema, CronJob args/env, least-privilege RBAC
+# derived from the real binary's requests).
+make -s check-integration
 stages=$((stages + 5))
 
 # Unit tests once more under valgrind memcheck, without the sanitizers
@@ -45,7 +41,7 @@ stages=$((stages + 5))
 if [ "${WVA_SKIP_VALGRIND:-0}" != 1 ]; then
     vg="$top/build-valgrind"
     mkdir -p "$vg"
-    (cd "$vg" && ../configure -q CFLAGS="-O1 -g" && make -s -j2 &&
+    (cd "$vg" && ../configure -q --enable-werror CFLAGS="-O1 -g" && make -s -j2 &&
         make -s -j2 check TESTS= >/dev/null)
     failed=0
     for t in "$vg"/tests/unit/test_*; do
@@ -68,7 +64,8 @@ fi
 # A short fuzzing smoke run of every parser of outside input (the long
 # runs are `scripts/fuzz.sh` with a larger FUZZ_SECONDS; see the README).
 if [ "${WVA_SKIP_FUZZ:-0}" != 1 ]; then
-    FUZZ_SECONDS=${WVA_FUZZ_SECONDS:-3} FUZZ_BUILD_DIR="$top/build-fuzz-ci" "$top/scripts/fuzz.sh"
+    FUZZ_SECONDS=${WVA_FUZZ_SECONDS:-3} FUZZ_WERROR=1 FUZZ_BUILD_DIR="$top/build-fuzz-ci" \
+        "$top/scripts/fuzz.sh"
     stages=$((stages + 1))
 fi
 

@@ -9,10 +9,10 @@
 -- snapshot is stored without tokens, and no DSN or setting other than the
 -- snapshot's non-secret "settings" object is kept.
 --
--- The version is PRAGMA user_version.  src/history.c embeds this file byte
--- for byte (a unit test compares them) and applies it to an empty
+-- The version is PRAGMA user_version.  src/history_store.c embeds this file
+-- byte for byte (a unit test compares them) and applies it to an empty
 -- database; upgrades from an older version are applied in order from the
--- migrations list in src/history.c (none yet: version 1 is the first).
+-- migrations list in src/history_store.c (none yet: version 1 is the first).
 -- `sqlite3 FILE < sql/schema.sql` creates a valid, empty store.
 
 -- One run.  AUTOINCREMENT so that an id is never reused, even after old

@@ -23,6 +23,7 @@
 #include "wva/http.h"
 #include "wva/log.h"
 #include "wva/strbuf.h"
+#include "wva/strmap.h"
 #include "wva/values.h"
 
 /* Compact, and "/" unescaped (paths and messages stay readable). */
@@ -730,14 +731,11 @@ static void configmap_events(struct run *r, const struct wva_warnings *warnings)
     for (size_t i = 0; i < warnings->count; i++) {
         const char *w = warnings->items[i];
         char ns[254], name[254], event_name[300];
-        uint32_t hash = 2166136261u;
-
         if (strncmp(w, prefix, sizeof(prefix) - 1) != 0 ||
             sscanf(w + sizeof(prefix) - 1, "%253[^/ ]/%253[^ :]", ns, name) != 2)
             continue;
-        for (const char *p = w; *p; p++)
-            hash = (hash ^ (unsigned char)*p) * 16777619u;
-        snprintf(event_name, sizeof(event_name), "%.240s.wva-%08x", name, (unsigned)hash);
+        snprintf(event_name, sizeof(event_name), "%.240s.wva-%08x", name,
+                 (unsigned)strmap_hash(w));
         const struct event_target t = {"ConfigMap", "v1", ns, name, NULL};
         post_event(r, &t, event_name, "Warning", "InvalidConfiguration", w);
     }

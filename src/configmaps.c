@@ -131,31 +131,6 @@ struct wva_config {
     size_t taken;
 };
 
-void wva_warnings_add(struct wva_warnings *w, const char *fmt, ...)
-{
-    struct wva_strbuf sb = WVA_STRBUF_INIT;
-    va_list ap;
-
-    if (!w)
-        return;
-    va_start(ap, fmt);
-    wva_strbuf_vaddf(&sb, fmt, ap);
-    va_end(ap);
-    w->items = wva_xrealloc(w->items, (w->count + 1) * sizeof(*w->items));
-    w->items[w->count++] = wva_strbuf_detach(&sb);
-}
-
-void wva_warnings_free(struct wva_warnings *w)
-{
-    if (!w)
-        return;
-    for (size_t i = 0; i < w->count; i++)
-        free(w->items[i]);
-    free(w->items);
-    w->items = NULL;
-    w->count = 0;
-}
-
 /* ---- freeing ---------------------------------------------------------- */
 
 static void entry_free(struct entry *e)
@@ -517,16 +492,7 @@ static const struct cm_source *find_local(const struct kind_cfg *k, const char *
  * the same conflict shows up for every model it touches. */
 static void add_resolved_warning(const struct wva_config *cfg, char *msg)
 {
-    struct wva_warnings *w = cfg->resolved;
-
-    for (size_t i = 0; i < w->count; i++) {
-        if (strcmp(w->items[i], msg) == 0) {
-            free(msg);
-            return;
-        }
-    }
-    w->items = wva_xrealloc(w->items, (w->count + 1) * sizeof(*w->items));
-    w->items[w->count++] = msg;
+    wva_warnings_add_once(cfg->resolved, msg);
 }
 
 static void describe_origin(struct wva_strbuf *sb, const struct entry *origin)

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "wva/analyze.h"
 #include "wva/configmaps.h"
@@ -89,10 +88,7 @@ struct cycle {
 
 double engine_now(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return values_monotonic_seconds();
 }
 
 /* ---- namespaces whose local ConfigMaps count (SPEC section 5) ---- */
@@ -137,7 +133,6 @@ static int compare_models(const void *a, const void *b)
 static void group_models(struct cycle *c)
 {
     struct wva_strmap *index = strmap_new(c->variants_count);
-    char key[1024];
     size_t m;
 
     c->models = wva_xcalloc(c->variants_count + 1, sizeof(*c->models));
@@ -147,10 +142,10 @@ static void group_models(struct cycle *c)
         c->vw[i].accelerator = -1;
         if (v->skip != WVA_SKIP_NONE)
             continue;
-        snprintf(key, sizeof(key), "%s/%s", v->va->namespace_name, v->va->model_id);
-        if (!strmap_get(index, key, &m)) {
+        /* the whole model ID is the key: IDs may be long and differ only at the end */
+        if (!strmap_get2(index, v->va->namespace_name, v->va->model_id, &m)) {
             m = c->models_count++;
-            strmap_put(index, key, m);
+            strmap_put2(index, v->va->namespace_name, v->va->model_id, m);
             c->models[m].ns = v->va->namespace_name;
             c->models[m].model_id = v->va->model_id;
             c->models[m].priority = v->va->priority;

@@ -62,13 +62,13 @@ bool filter_namespace_excluded(const struct wva_snapshot *snap,
 static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *format(const char *fmt, ...)
 {
-    char buf[1024];
+    struct wva_strbuf sb = WVA_STRBUF_INIT;
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    wva_strbuf_vaddf(&sb, fmt, ap);
     va_end(ap);
-    return wva_xstrdup(buf);
+    return wva_strbuf_detach(&sb);
 }
 
 /* Checks 1-5 of SPEC section 4, in order.  Sets skip and skip_message. */
@@ -139,7 +139,6 @@ static int compare_variants(const void *a, const void *b)
 static void reject_shared_targets(struct wva_variant *variants, size_t count)
 {
     struct wva_strmap *owners = strmap_new(count);
-    char key[512];
     size_t first;
 
     for (size_t i = 0; i < count; i++) {
@@ -147,10 +146,9 @@ static void reject_shared_targets(struct wva_variant *variants, size_t count)
 
         if (!v->deployment)
             continue;
-        strmap_key2(key, sizeof(key), v->va->namespace_name, v->deployment->name);
-        if (strmap_put(owners, key, i))
+        if (strmap_put2(owners, v->va->namespace_name, v->deployment->name, i))
             continue;
-        strmap_get(owners, key, &first);
+        strmap_get2(owners, v->va->namespace_name, v->deployment->name, &first);
         v->skip = WVA_SKIP_INVALID_SPEC;
         free(v->skip_message);
         v->skip_message = format("spec.scaleTargetRef.name: Deployment %s is already the target "

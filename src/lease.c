@@ -21,6 +21,7 @@
 #include "wva/lease.h"
 #include "wva/log.h"
 #include "wva/strbuf.h"
+#include "wva/strmap.h"
 #include "wva/values.h"
 
 /* Compact, and "/" unescaped (paths and messages stay readable). */
@@ -41,30 +42,6 @@ const char *lease_outcome_name(int outcome)
     }
 }
 
-static bool is_dns_label(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > 63 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
-            return false;
-    return true;
-}
-
-/* FNV-1a, 32 bits: short, stable across platforms. */
-static uint32_t fnv1a32(const char *s)
-{
-    uint32_t h = 2166136261u;
-
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
-    }
-    return h;
-}
-
 void lease_name(const char *instance, char *buf, size_t size)
 {
     char lower[LEASE_NAME_MAX];
@@ -78,12 +55,12 @@ void lease_name(const char *instance, char *buf, size_t size)
     if (n < sizeof(lower)) {
         for (size_t i = 0; i <= n; i++)
             lower[i] = (char)tolower((unsigned char)instance[i]);
-        if (is_dns_label(lower)) {
+        if (values_is_dns_label(lower, n)) {
             snprintf(buf, size, "%s-%s", LEASE_BASE_NAME, lower);
             return;
         }
     }
-    snprintf(buf, size, "%s-%08x", LEASE_BASE_NAME, (unsigned)fnv1a32(instance));
+    snprintf(buf, size, "%s-%08x", LEASE_BASE_NAME, (unsigned)strmap_hash(instance));
 }
 
 /* MicroTime, as the API server writes Lease times:

@@ -37,7 +37,10 @@ struct wva_observer {
 };
 
 /* The Deployment a pod belongs to: its ReplicaSet owner minus the
- * "-<pod-template-hash>" suffix.  Writes into buf; NULL when unknown. */
+ * "-<pod-template-hash>" suffix.  Writes into buf; NULL when unknown.  A
+ * prefix that does not fit buf is unknown, not cut: buf holds more than a
+ * Deployment name can be (253 bytes, enforced when the snapshot is read),
+ * so such a prefix names no Deployment anyway. */
 static const char *pod_deployment(const struct wva_pod *pod, char *buf, size_t size)
 {
     const char *rs = pod->owner_replicaset;
@@ -67,27 +70,25 @@ static const char *pod_deployment(const struct wva_pod *pod, char *buf, size_t s
 
 static bool sample_pod(const struct wva_observer *obs, const struct wva_sample *s, size_t *pod)
 {
-    char key[512];
     const char *ns = wva_kvlist_get(&s->labels, "namespace");
     const char *name = wva_kvlist_get(&s->labels, "pod");
 
     if (!ns || !name)
         return false;
-    return strmap_get(obs->pod_index, strmap_key2(key, sizeof(key), ns, name), pod);
+    return strmap_get2(obs->pod_index, ns, name, pod);
 }
 
 static void join_pods(struct wva_observer *obs, const struct wva_variant *variants)
 {
     const struct wva_snapshot *snap = obs->snap;
     struct wva_strmap *by_deployment = strmap_new(obs->variants_count);
-    char key[512], dep[300];
+    char dep[SNAPSHOT_MAX_NAME + 2];
     size_t v;
 
     for (size_t i = 0; i < obs->variants_count; i++) {
         if (variants[i].skip == WVA_SKIP_NONE && variants[i].deployment)
-            strmap_put(by_deployment,
-                       strmap_key2(key, sizeof(key), variants[i].va->namespace_name,
-                                   variants[i].deployment->name), i);
+            strmap_put2(by_deployment, variants[i].va->namespace_name,
+                        variants[i].deployment->name, i);
     }
     for (size_t p = 0; p < snap->pods_count; p++) {
         const struct wva_pod *pod = &snap->pods[p];
@@ -97,12 +98,10 @@ static void join_pods(struct wva_observer *obs, const struct wva_variant *varian
         if (pod->terminating)
             continue;
         name = pod_deployment(pod, dep, sizeof(dep));
-        if (!name || !strmap_get(by_deployment,
-                                 strmap_key2(key, sizeof(key), pod->namespace_name, name), &v))
+        if (!name || !strmap_get2(by_deployment, pod->namespace_name, name, &v))
             continue;
         obs->pods[p].variant = v;
-        strmap_put(obs->pod_index, strmap_key2(key, sizeof(key), pod->namespace_name, pod->name),
-                   p);
+        strmap_put2(obs->pod_index, pod->namespace_name, pod->name, p);
         obs->variant_pods[v] = wva_xrealloc(obs->variant_pods[v],
                                             (obs->variant_pods_count[v] + 1) * sizeof(size_t));
         obs->variant_pods[v][obs->variant_pods_count[v]++] = p;
@@ -166,14 +165,13 @@ static void summarise_variants(struct wva_observer *obs)
 static void index_model_series(struct wva_observer *obs)
 {
     const struct wva_metrics *mx = &obs->snap->metrics;
-    char key[512];
 
     for (size_t i = 0; i < mx->request_count.count; i++) {
         const struct wva_sample *s = &mx->request_count.items[i];
         const char *ns = wva_kvlist_get(&s->labels, "namespace");
         const char *model = wva_kvlist_get(&s->labels, "model_name");
         if (ns && model)
-            strmap_put(obs->requests, strmap_key2(key, sizeof(key), ns, model), i);
+            strmap_put2(obs->requests, ns, model, i);
     }
     /* Gateway queues may or may not carry a namespace: accumulate per
      * (namespace, model) and per model alone. */
@@ -185,10 +183,9 @@ static void index_model_series(struct wva_observer *obs)
         const char *model = wva_kvlist_get(&s->labels, "target_model_name");
         if (!model)
             continue;
-        strmap_key2(key, sizeof(key), ns ? ns : "", model);
-        if (!strmap_get(obs->gateway, key, &slot)) {
+        if (!strmap_get2(obs->gateway, ns ? ns : "", model, &slot)) {
             slot = next++;
-            strmap_put(obs->gateway, key, slot);
+            strmap_put2(obs->gateway, ns ? ns : "", model, slot);
         }
         obs->gateway_totals[slot] += s->value;
     }
@@ -197,7 +194,6 @@ static void index_model_series(struct wva_observer *obs)
 static void index_custom(struct wva_observer *obs)
 {
     const struct wva_metrics *mx = &obs->snap->metrics;
-    char key[512];
     size_t p;
 
     obs->custom = wva_xcalloc(mx->custom_count + 1, sizeof(*obs->custom));
@@ -209,8 +205,7 @@ static void index_custom(struct wva_observer *obs)
             if (!sample_pod(obs, &series->items[i], &p))
                 continue;
             const struct wva_pod *pod = &obs->snap->pods[p];
-            strmap_put(obs->custom[c].pod_samples,
-                       strmap_key2(key, sizeof(key), pod->namespace_name, pod->name), i);
+            strmap_put2(obs->custom[c].pod_samples, pod->namespace_name, pod->name, i);
         }
     }
 }
@@ -279,7 +274,6 @@ bool observe_custom_total(const struct wva_observer *obs, size_t i, const char *
                           double *total)
 {
     const struct custom_metric *cm = NULL;
-    char key[512];
     size_t sample;
     bool known = false;
 
@@ -294,8 +288,7 @@ bool observe_custom_total(const struct wva_observer *obs, size_t i, const char *
         return false;
     for (size_t k = 0; k < obs->variant_pods_count[i]; k++) {
         const struct wva_pod *pod = &obs->snap->pods[obs->variant_pods[i][k]];
-        if (strmap_get(cm->pod_samples,
-                       strmap_key2(key, sizeof(key), pod->namespace_name, pod->name), &sample)) {
+        if (strmap_get2(cm->pod_samples, pod->namespace_name, pod->name, &sample)) {
             *total += cm->series->series.items[sample].value;
             known = true;
         }
@@ -306,10 +299,9 @@ bool observe_custom_total(const struct wva_observer *obs, size_t i, const char *
 bool observe_request_count(const struct wva_observer *obs, const char *ns, const char *model_id,
                            double *count)
 {
-    char key[512];
     size_t i;
 
-    if (!strmap_get(obs->requests, strmap_key2(key, sizeof(key), ns, model_id), &i))
+    if (!strmap_get2(obs->requests, ns, model_id, &i))
         return false;
     *count = obs->snap->metrics.request_count.items[i].value;
     return true;
@@ -318,16 +310,15 @@ bool observe_request_count(const struct wva_observer *obs, const char *ns, const
 bool observe_gateway_queue(const struct wva_observer *obs, const char *ns, const char *model_id,
                            double *queue)
 {
-    char key[512];
     size_t slot;
     bool known = false;
 
     *queue = 0;
-    if (strmap_get(obs->gateway, strmap_key2(key, sizeof(key), ns, model_id), &slot)) {
+    if (strmap_get2(obs->gateway, ns, model_id, &slot)) {
         *queue += obs->gateway_totals[slot];
         known = true;
     }
-    if (strmap_get(obs->gateway, strmap_key2(key, sizeof(key), "", model_id), &slot)) {
+    if (strmap_get2(obs->gateway, "", model_id, &slot)) {
         *queue += obs->gateway_totals[slot];
         known = true;
     }

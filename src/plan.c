@@ -1,5 +1,7 @@
-/* plan.c - rendering of a run's decisions (SPEC section 9). */
-#include <math.h>
+/* plan.c - rendering of a run's decisions (SPEC section 9): a json-c tree
+ * (and its text) for tools, a table for people.
+ *
+ * It knows nothing about how the decisions were made. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 
 #include "wva/plan.h"
 #include "wva/strbuf.h"
+#include "wva/values.h"
 
 const char *plan_action_name(enum wva_action action)
 {
@@ -22,15 +25,12 @@ const char *plan_action_name(enum wva_action action)
 }
 
 /* Numbers are printed with 6 significant digits so that 0.045 reads as
- * 0.045, not 0.044999999999999998. */
+ * 0.045, not 0.044999999999999998; an unknown (non-finite) one as 0. */
+#define PLAN_DIGITS 6
+
 static json_object *json_number(double value)
 {
-    char text[64];
-
-    if (!isfinite(value))
-        value = 0;
-    snprintf(text, sizeof(text), "%.6g", value);
-    return json_object_new_double_s(value, text);
+    return values_json_number(value, PLAN_DIGITS);
 }
 
 static json_object *json_string_or_null(const char *s)
@@ -78,14 +78,13 @@ static json_object *render_variant(const struct wva_plan_variant *v)
     return o;
 }
 
-char *plan_render_json(const struct wva_plan *plan)
+json_object *plan_to_json(const struct wva_plan *plan)
 {
     json_object *root = json_object_new_object();
     json_object *solver = json_object_new_object();
     json_object *models = json_object_new_array();
     json_object *variants = json_object_new_array();
     json_object *warnings = json_object_new_array();
-    char *text;
 
     json_object_object_add(root, "kind", json_object_new_string("WVAPlan"));
     json_object_object_add(root, "version", json_object_new_int(1));
@@ -107,8 +106,13 @@ char *plan_render_json(const struct wva_plan *plan)
     for (size_t i = 0; i < plan->warnings.count; i++)
         json_object_array_add(warnings, json_object_new_string(plan->warnings.items[i]));
     json_object_object_add(root, "warnings", warnings);
+    return root;
+}
 
-    text = wva_xstrdup(json_object_to_json_string_ext(
+char *plan_render_json(const struct wva_plan *plan)
+{
+    json_object *root = plan_to_json(plan);
+    char *text = wva_xstrdup(json_object_to_json_string_ext(
         root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(root);
     return text;

@@ -26,6 +26,7 @@
 #include "wva/log.h"
 #include "wva/prom_client.h"
 #include "wva/strbuf.h"
+#include "wva/values.h"
 
 #define PROM_METRIC_NAME_MAX 256
 #define PROM_TOKEN_FILE_MAX (64u * 1024u)
@@ -686,14 +687,6 @@ void prom_client_stats(const struct prom_client *client, struct prom_stats *out)
     *out = client->stats;
 }
 
-static double monotonic_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int prom_query(struct prom_client *client, const char *name, const char *promql,
                double eval_time, struct wva_series *out, struct wva_error *err)
 {
@@ -701,7 +694,7 @@ int prom_query(struct prom_client *client, const char *name, const char *promql,
     struct http_response resp;
     struct http_request req;
     char *escaped = promql ? http_escape(promql) : NULL;
-    double start = monotonic_seconds();
+    double start = values_monotonic_seconds();
     size_t dropped = 0;
     int rc = -1;
 
@@ -746,7 +739,7 @@ int prom_query(struct prom_client *client, const char *name, const char *promql,
 out:
     if (rc < 0)
         client->stats.failed++;
-    client->stats.seconds += monotonic_seconds() - start;
+    client->stats.seconds += values_monotonic_seconds() - start;
     http_response_free(&resp);
     wva_strbuf_release(&body);
     free(escaped);

@@ -91,17 +91,6 @@ static bool is_alnum(char c)
     return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
 }
 
-/* DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 characters. */
-static bool is_dns_label(const char *s, size_t len)
-{
-    if (len == 0 || len > 63 || !is_lower_alnum(s[0]) || !is_lower_alnum(s[len - 1]))
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!is_lower_alnum(s[i]) && s[i] != '-')
-            return false;
-    return true;
-}
-
 /* DNS-1123 subdomain: dot-separated labels, at most 253 characters. */
 static bool is_dns_subdomain(const char *s)
 {
@@ -112,7 +101,7 @@ static bool is_dns_subdomain(const char *s)
     while (*s) {
         const char *dot = strchr(s, '.');
         size_t n = dot ? (size_t)(dot - s) : strlen(s);
-        if (!is_dns_label(s, n))
+        if (!values_is_dns_label(s, n))
             return false;
         s += n;
         if (*s == '.' && !*++s)
@@ -209,7 +198,7 @@ static int check_value(enum value_kind kind, bool allow_empty, const char *text,
         }
         return 0;
     case KIND_NAMESPACE:
-        if (!is_dns_label(text, strlen(text))) {
+        if (!values_is_dns_label(text, strlen(text))) {
             snprintf(why, why_size, "is not a valid namespace name (lowercase letters, "
                      "digits and '-', starting and ending with a letter or digit, "
                      "at most 63 characters)");

@@ -26,6 +26,7 @@
  * only GLPK user and frees the GLPK environment at the end of every run,
  * so no hook pointing into a finished call survives it.
  */
+#include <assert.h>
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
@@ -33,12 +34,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <glpk.h>
 
 #include "wva/solver.h"
 #include "wva/strbuf.h"
+#include "wva/values.h"
 
 /* Objective weights, all relative to the smallest non-zero variant cost
  * (c_min, 1 when every cost is 0) so they scale with the user's units:
@@ -174,18 +175,11 @@ struct work {
     int *row_stat, *col_stat; /* basis gathered from the block solves */
     int *ia, *ja;           /* matrix triplets for glp_load_matrix (1-based) */
     double *ar;
+    size_t nz_max;          /* entries ia/ja/ar hold after their unused [0] */
     struct pricing dw;
     int reference;          /* solver_run_reference: plain cold full solve */
     struct glpk_guard *guard;
 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int inventory_applies(const struct solver_problem *p, const struct solver_variant *v)
 {
@@ -524,8 +518,14 @@ static void plan_layout(struct work *w, struct solver_result *res)
     res->lp_columns = (size_t)cols;
 }
 
+/* One matrix entry.  The arrays are sized from the layout (three entries
+ * per variant, one per slack column), so an entry beyond them or outside
+ * the LP is a bug in that count or in the layout, never bad input: assert
+ * rather than write out of bounds. */
 static void add_entry(struct work *w, int *nnz, int row, int col, double value)
 {
+    assert(*nnz >= 0 && (size_t)*nnz < w->nz_max);
+    assert(row >= 1 && row <= w->rows && col >= 1 && col <= w->cols);
     ++*nnz;
     w->ia[*nnz] = row;
     w->ja[*nnz] = col;
@@ -922,12 +922,15 @@ static int kelley_prices(struct work *w)
                 break;
         }
         int col = glp_add_cols(lp, 1);
+        /* ind/val hold na + 2 entries (1-based): one per row, plus this one */
         for (size_t a = 0; a < na; a++) {
             if (d->master_row[a] && d->k_use[a] != 0) {
+                assert(n >= 0 && (size_t)n < na);
                 ind[++n] = d->master_row[a];
                 val[n] = d->k_use[a];
             }
         }
+        assert(n >= 0 && (size_t)n <= na);
         ind[++n] = rows + 1;
         val[n] = 1;
         glp_set_mat_col(lp, col, n, ind, val);
@@ -1027,6 +1030,8 @@ static int vertex_master(struct work *w, int all_bases)
             add_use(w, d->vbase[m], -1.0, d->acc_delta);
             for (size_t a = 0; a < na; a++) {
                 if (d->master_row[a] && d->acc_delta[a] != 0) {
+                    /* at most na + 1 entries per column, nv + 1 columns */
+                    assert((size_t)nnz + 1 < d->nz_cap);
                     nnz++;
                     d->ia[nnz] = d->master_row[a];
                     d->ja[nnz] = cols;
@@ -1035,6 +1040,7 @@ static int vertex_master(struct work *w, int all_bases)
                 d->acc_delta[a] = 0;
             }
             if (d->conv_row[m]) {
+                assert((size_t)nnz + 1 < d->nz_cap);
                 nnz++;
                 d->ia[nnz] = d->conv_row[m];
                 d->ja[nnz] = cols;
@@ -1541,7 +1547,7 @@ static void round_and_repair(struct work *w, struct solver_result *res)
 static int run(const struct solver_problem *problem, struct solver_result *result,
                int reference, struct wva_error *err)
 {
-    double start = now_seconds();
+    double start = values_monotonic_seconds();
     struct glpk_guard guard = {.msg = WVA_STRBUF_INIT};
     struct work w = {.p = problem, .reference = reference, .guard = &guard};
     size_t nv, nm, na, nnz_max;
@@ -1589,6 +1595,7 @@ static int run(const struct solver_problem *problem, struct solver_result *resul
     w.row_first = wva_xcalloc(nm + 1, sizeof(*w.row_first));
     w.col_first = wva_xcalloc(nm + 1, sizeof(*w.col_first));
     w.col_of = wva_xcalloc(nv, sizeof(*w.col_of));
+    w.nz_max = nnz_max;
     w.ia = wva_xcalloc(nnz_max + 1, sizeof(*w.ia));
     w.ja = wva_xcalloc(nnz_max + 1, sizeof(*w.ja));
     w.ar = wva_xcalloc(nnz_max + 1, sizeof(*w.ar));
@@ -1675,7 +1682,7 @@ out:
     if (rc) {
         solver_result_free(result);
     } else {
-        result->seconds = now_seconds() - start;
+        result->seconds = values_monotonic_seconds() - start;
     }
     return rc;
 }

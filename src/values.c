@@ -17,6 +17,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "wva/strbuf.h"
 #include "wva/values.h"
 
@@ -486,6 +488,56 @@ double values_epoch_now(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double values_monotonic_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Byte tests rather than <ctype.h>: a label is ASCII whatever the locale. */
+static bool is_lower_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+bool values_is_dns_label(const char *s, size_t len)
+{
+    if (!s || len == 0 || len > 63 || !is_lower_alnum(s[0]) || !is_lower_alnum(s[len - 1]))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!is_lower_alnum(s[i]) && s[i] != '-')
+            return false;
+    return true;
+}
+
+void values_format_double(double value, char *buf, size_t size)
+{
+    /* %.17g always reads back (for a finite value); shorter is nicer */
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, value);
+        if (strtod(buf, NULL) == value)
+            return;
+    }
+}
+
+struct json_object *values_json_number(double value, int digits)
+{
+    char text[48];
+
+    if (!isfinite(value))
+        value = 0;
+    if (digits > 0) {
+        snprintf(text, sizeof(text), "%.*g", digits > 17 ? 17 : digits, value);
+    } else {
+        values_format_double(value, text, sizeof(text) - 2);
+        if (!strpbrk(text, ".eE"))
+            strcat(text, ".0");
+    }
+    return json_object_new_double_s(value, text);
 }
 
 void values_format_rfc3339(double epoch, char *buf, size_t size)

@@ -14,35 +14,13 @@
 
 #include "wva/error.h"
 #include "wva/snapshot.h"
+#include "wva/thresholds.h"
+#include "wva/warnings.h"
 
 #define WVA_SATURATION_CONFIG "wva-saturation-config"
 #define WVA_SATURATION_CONFIG_ALIAS "wva-saturation-scaling-config"
 #define WVA_SCALE_TO_ZERO_CONFIG "wva-scale-to-zero-config"
 #define WVA_SCALE_TO_ZERO_CONFIG_ALIAS "wva-model-scale-to-zero-config"
-
-struct wva_thresholds {
-    double kv_cache_threshold;          /* 0.80 */
-    double queue_length_threshold;      /* 5 */
-    double kv_spare_trigger;            /* 0.10 */
-    double queue_spare_trigger;         /* 3 */
-    double scale_down_stabilization;    /* seconds, 300 */
-    int max_scale_up_per_run;           /* 0 = unlimited */
-};
-
-struct wva_scale_to_zero {
-    bool enabled;
-    double retention_period;            /* seconds, 600 */
-};
-
-/* Warnings collected while resolving (ignored entries and the like), in the
- * order found.  Owned strings. */
-struct wva_warnings {
-    char **items;
-    size_t count;
-};
-void wva_warnings_add(struct wva_warnings *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void wva_warnings_free(struct wva_warnings *w);
 
 struct wva_config;   /* opaque: every ConfigMap parsed once */
 

@@ -47,7 +47,8 @@ void engine_metric_needs(const struct wva_snapshot *snap, const struct wva_setti
                          struct engine_metric_needs *out);
 void engine_metric_needs_free(struct engine_metric_needs *needs);
 
-/* Seconds from a monotonic clock, for stage timings. */
+/* Seconds from the monotonic clock, for stage timings: the same clock as
+ * values_monotonic_seconds(), which new code calls directly. */
 double engine_now(void);
 
 #endif

@@ -10,8 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "wva/configmaps.h"
 #include "wva/filter.h"
+#include "wva/thresholds.h"
+#include "wva/warnings.h"
 
 enum wva_action {
     WVA_ACTION_NO_CHANGE,
@@ -63,7 +64,16 @@ struct wva_plan {
     struct wva_warnings warnings;
 };
 
-/* JSON document (SPEC section 9).  Caller frees. */
+struct json_object;
+
+/* The plan document of SPEC section 9 as a json-c tree, for callers that
+ * add to it (the history's `show`).  Numbers go through values_json_number()
+ * with 6 significant digits; a non-finite one is written as 0.  Caller
+ * releases it with json_object_put(). */
+struct json_object *plan_to_json(const struct wva_plan *plan);
+
+/* plan_to_json() as text (pretty-printed, spaced, "/" unescaped).  Caller
+ * frees. */
 char *plan_render_json(const struct wva_plan *plan);
 /* Table for people: one row per variant, then warnings.  Caller frees. */
 char *plan_render_table(const struct wva_plan *plan);

@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 #include "wva/error.h"
-#include "wva/snapshot.h"
+#include "wva/kvlist.h"
 
 enum wva_command {
     WVA_CMD_RUN,        /* scheduled, --once, or --from-file */

@@ -1,7 +1,8 @@
 /* values.h - parsers for the small value syntaxes that come from outside:
  * booleans, Go durations, Kubernetes quantities, variantCost decimals,
- * accelerator product names.  Pure functions: no I/O, no allocation except
- * where a result string is returned.
+ * accelerator product names, DNS labels; and the few formatters that write
+ * values back (timestamps, numbers), and the clocks.  No I/O, no allocation
+ * except where a result is returned.
  */
 #ifndef WVA_VALUES_H
 #define WVA_VALUES_H
@@ -49,6 +50,31 @@ int values_parse_rfc3339(const char *text, double *epoch, struct wva_error *err)
 
 /* The wall clock as seconds since the epoch (fractional). */
 double values_epoch_now(void);
+
+/* Seconds (fractional) from the monotonic clock: the one clock for
+ * durations and timings; its zero is arbitrary. */
+double values_monotonic_seconds(void);
+
+/* Whether the len bytes at s are a DNS-1123 label:
+ * [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 characters. */
+bool values_is_dns_label(const char *s, size_t len);
+
+/* The shortest "%.Ng" text (N = 15..17) that reads back as the same double:
+ * 0.65 gives "0.65", not "0.65000000000000002".  buf of >= 32 bytes.
+ * Non-finite values give printf's "nan"/"inf" (strtod reads them back). */
+void values_format_double(double value, char *buf, size_t size);
+
+struct json_object;
+
+/* The one way a double becomes a JSON number (json-c, caller owns it).
+ * digits > 0: that many significant digits ("%.6g": 0.045 reads as 0.045,
+ * as people want it in a plan).  digits 0: the shortest text that reads
+ * back as the same double, always with a '.' or an exponent ("20.0") so
+ * that it reads back as a double (snapshot documents).
+ * JSON has no text for NaN or an infinity: such a value is written as 0
+ * (the plan, history and snapshot readers never see one; the plan's
+ * documented rule is that an unknown number shows as 0). */
+struct json_object *values_json_number(double value, int digits);
 
 /* Seconds since the epoch to "YYYY-MM-DDTHH:MM:SSZ" in buf (>= 21 bytes). */
 void values_format_rfc3339(double epoch, char *buf, size_t size);

@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "wva/configmaps.h"
 #include "wva/plan.h"
 
 #include "fuzz.h"

@@ -1,10 +1,13 @@
-/* test_core.c - the shared building blocks: strbuf, strmap, errors. */
+/* test_core.c - the shared building blocks: strbuf, strmap, kvlist,
+ * warnings, errors. */
 #include "test_util.h"
 
 #include "wva/error.h"
 #include "wva/exit_codes.h"
 #include "wva/strbuf.h"
+#include "wva/kvlist.h"
 #include "wva/strmap.h"
+#include "wva/warnings.h"
 
 static void test_strbuf(void **state)
 {
@@ -37,7 +40,7 @@ static void test_strbuf(void **state)
 static void test_strmap(void **state)
 {
     struct wva_strmap *map = strmap_new(2);
-    char key[512], buf[32];
+    char buf[32];
     size_t v = 0;
 
     (void)state;
@@ -53,10 +56,134 @@ static void test_strmap(void **state)
     assert_int_equal(v, 4999);
     assert_false(strmap_get(map, "k5000", &v));
     assert_false(strmap_get(map, "", NULL));
-    assert_string_equal(strmap_key2(key, sizeof(key), "ns", "pod"), "ns/pod");
-    assert_string_equal(strmap_key2(key, sizeof(key), NULL, "pod"), "/pod");
     strmap_free(map);
     strmap_free(NULL);
+}
+
+/* Two-part keys stay apart from each other and from one-part keys. */
+static void test_strmap_two_parts(void **state)
+{
+    struct wva_strmap *map = strmap_new(0);
+    size_t v = 0;
+
+    (void)state;
+    assert_true(strmap_put2(map, "ns", "pod", 1));
+    assert_false(strmap_put2(map, "ns", "pod", 2));
+    assert_true(strmap_get2(map, "ns", "pod", &v));
+    assert_int_equal(v, 1);
+    /* the split point is part of the key */
+    assert_true(strmap_put2(map, "a/b", "c", 3));
+    assert_true(strmap_put2(map, "a", "b/c", 4));
+    assert_true(strmap_get2(map, "a/b", "c", &v));
+    assert_int_equal(v, 3);
+    assert_true(strmap_get2(map, "a", "b/c", &v));
+    assert_int_equal(v, 4);
+    assert_false(strmap_get(map, "a/b/c", NULL));
+    assert_false(strmap_get(map, "ns/pod", NULL));
+    assert_true(strmap_put(map, "ns/pod", 5));
+    assert_true(strmap_get2(map, "ns", "pod", &v));
+    assert_int_equal(v, 1);
+    /* NULL parts are "" */
+    assert_true(strmap_put2(map, NULL, "m", 6));
+    assert_true(strmap_get2(map, "", "m", &v));
+    assert_int_equal(v, 6);
+    assert_false(strmap_get2(map, "m", "", NULL));
+    /* enough to grow several times with two-part keys */
+    for (size_t i = 0; i < 3000; i++) {
+        char ns[32];
+
+        snprintf(ns, sizeof(ns), "ns%zu", i);
+        assert_true(strmap_put2(map, ns, "model", 100 + i));
+    }
+    assert_true(strmap_get2(map, "ns2999", "model", &v));
+    assert_int_equal(v, 3099);
+    assert_true(strmap_get2(map, "a", "b/c", &v));
+    assert_int_equal(v, 4);
+    strmap_free(map);
+}
+
+/* Keys are whole, whatever their length: two model IDs of 2 KiB that
+ * differ only in their last byte are two entries (a fixed 1 KiB key buffer
+ * once merged them). */
+static void test_strmap_long_keys(void **state)
+{
+    struct wva_strmap *map = strmap_new(4);
+    char a[2049], b[2049];
+    size_t v = 0;
+
+    (void)state;
+    memset(a, 'm', sizeof(a) - 1);
+    a[sizeof(a) - 1] = '\0';
+    memcpy(b, a, sizeof(b));
+    b[sizeof(b) - 2] = 'n';
+    assert_true(strmap_put(map, a, 1));
+    assert_true(strmap_put(map, b, 2));
+    assert_true(strmap_put2(map, "team-a", a, 3));
+    assert_true(strmap_put2(map, "team-a", b, 4));
+    assert_true(strmap_get(map, b, &v));
+    assert_int_equal(v, 2);
+    assert_true(strmap_get2(map, "team-a", a, &v));
+    assert_int_equal(v, 3);
+    assert_true(strmap_get2(map, "team-a", b, &v));
+    assert_int_equal(v, 4);
+    b[sizeof(b) - 2] = 'o';
+    assert_false(strmap_get2(map, "team-a", b, NULL));
+    strmap_free(map);
+}
+
+/* FNV-1a 32 of known inputs: Lease and Event names depend on these
+ * values never changing. */
+static void test_strmap_hash(void **state)
+{
+    (void)state;
+    assert_int_equal(strmap_hash(""), 0x811c9dc5u);
+    assert_int_equal(strmap_hash(NULL), 0x811c9dc5u);
+    assert_int_equal(strmap_hash("a"), 0xe40c292cu);
+    assert_int_equal(strmap_hash("foobar"), 0xbf9cf968u);
+}
+
+static void test_kvlist(void **state)
+{
+    struct wva_kvlist list = {0};
+
+    (void)state;
+    assert_null(wva_kvlist_get(&list, "a"));
+    assert_null(wva_kvlist_get(NULL, "a"));
+    wva_kvlist_set(&list, "a", "1");
+    wva_kvlist_set(&list, "b", "2");
+    wva_kvlist_set(&list, "c", "3");
+    wva_kvlist_set(&list, "a", "one");          /* replaced in place */
+    assert_int_equal(list.count, 3);
+    assert_string_equal(list.items[0].key, "a");
+    assert_string_equal(list.items[0].value, "one");
+    wva_kvlist_set(&list, "b", NULL);           /* removed, order kept */
+    assert_int_equal(list.count, 2);
+    assert_string_equal(list.items[1].key, "c");
+    assert_null(wva_kvlist_get(&list, "b"));
+    wva_kvlist_set(&list, "zz", NULL);          /* nothing to remove */
+    assert_int_equal(list.count, 2);
+    wva_kvlist_free(&list);
+    assert_int_equal(list.count, 0);
+    assert_null(list.items);
+    wva_kvlist_free(NULL);
+}
+
+static void test_warnings(void **state)
+{
+    struct wva_warnings w = {0};
+
+    (void)state;
+    wva_warnings_add(&w, "first %d", 1);
+    wva_warnings_add_once(&w, wva_xstrdup("second"));
+    wva_warnings_add_once(&w, wva_xstrdup("second"));
+    wva_warnings_add_once(&w, wva_xstrdup("first 1"));
+    wva_warnings_add(NULL, "ignored");
+    assert_int_equal(w.count, 2);
+    assert_string_equal(w.items[0], "first 1");
+    assert_string_equal(w.items[1], "second");
+    wva_warnings_free(&w);
+    assert_int_equal(w.count, 0);
+    wva_warnings_free(NULL);
 }
 
 static void test_error(void **state)
@@ -116,6 +243,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strbuf),
         cmocka_unit_test(test_strmap),
+        cmocka_unit_test(test_strmap_two_parts),
+        cmocka_unit_test(test_strmap_long_keys),
+        cmocka_unit_test(test_strmap_hash),
+        cmocka_unit_test(test_kvlist),
+        cmocka_unit_test(test_warnings),
         cmocka_unit_test(test_error),
         cmocka_unit_test(test_error_kinds),
     };

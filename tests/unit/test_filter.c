@@ -1,9 +1,13 @@
 /* test_filter.c - VA selection (SPEC section 4) on small in-memory
  * snapshots: skip reasons and their order, the watch-namespace override of
- * the exclusion annotation, instance rules, accelerator and GPU discovery. */
+ * the exclusion annotation, instance rules, accelerator and GPU discovery;
+ * and the join of samples to the selected variants (observe.c) by names of
+ * any length. */
 #include "test_util.h"
 
 #include "wva/filter.h"
+#include "wva/observe.h"
+#include "wva/strbuf.h"
 #include "wva/snapshot.h"
 
 /* A snapshot with namespaces team-a (plain) and team-x (excluded), VAs
@@ -164,6 +168,65 @@ static void test_shared_target_rejected(void **state)
     snapshot_free(snap);
 }
 
+/* Model names of 1,100 bytes that differ only in their last byte keep
+ * their own request counts and gateway queues (512-byte keys once mixed
+ * them up: the first sample answered for both). */
+static void test_observe_long_model_names(void **state)
+{
+    struct wva_strbuf doc = WVA_STRBUF_INIT, a = WVA_STRBUF_INIT, b = WVA_STRBUF_INIT;
+    struct wva_snapshot *snap = NULL;
+    struct wva_error err = {0};
+    struct wva_variant *variants = NULL;
+    struct wva_filter_params params = {NULL, NULL};
+    struct wva_observer *obs;
+    size_t count = 0;
+    double v = -1;
+
+    (void)state;
+    for (int i = 0; i < 1100; i++) {
+        wva_strbuf_adds(&a, "x");
+        wva_strbuf_adds(&b, "x");
+    }
+    wva_strbuf_adds(&a, "a");
+    wva_strbuf_adds(&b, "b");
+    wva_strbuf_addf(&doc,
+        "{\"kind\":\"WVASnapshot\",\"version\":1,\"capturedAt\":\"2026-11-27T10:00:00Z\","
+        "\"namespaces\":{\"items\":[{\"metadata\":{\"name\":\"team-a\"}}]},"
+        "\"variantAutoscalings\":{\"items\":[]},\"deployments\":{\"items\":[]},"
+        "\"pods\":{\"items\":[]},\"configMaps\":{\"items\":[]},\"metrics\":{"
+        "\"requestCount\":["
+        "{\"metric\":{\"namespace\":\"team-a\",\"model_name\":\"%s\"},\"value\":[0,\"7\"]},"
+        "{\"metric\":{\"namespace\":\"team-a\",\"model_name\":\"%s\"},\"value\":[0,\"0\"]}],"
+        "\"gatewayQueue\":["
+        "{\"metric\":{\"target_model_name\":\"%s\"},\"value\":[0,\"3\"]},"
+        "{\"metric\":{\"namespace\":\"team-a\",\"target_model_name\":\"%s\"},"
+        "\"value\":[0,\"5\"]}]}}",
+        wva_strbuf_str(&a), wva_strbuf_str(&b), wva_strbuf_str(&a), wva_strbuf_str(&b));
+    if (snapshot_parse(wva_strbuf_str(&doc), doc.len, &snap, &err) != 0)
+        fail_msg("fixture does not parse: %s", err.msg);
+    filter_select(snap, &params, &variants, &count);
+    obs = observe_new(snap, variants, count);
+
+    assert_true(observe_request_count(obs, "team-a", wva_strbuf_str(&a), &v));
+    assert_true(v == 7);
+    assert_true(observe_request_count(obs, "team-a", wva_strbuf_str(&b), &v));
+    assert_true(v == 0);
+    assert_true(observe_gateway_queue(obs, "team-a", wva_strbuf_str(&a), &v));
+    assert_true(v == 3);
+    assert_true(observe_gateway_queue(obs, "team-a", wva_strbuf_str(&b), &v));
+    assert_true(v == 5);
+    /* a third name with the same start is unknown, not one of the two */
+    wva_strbuf_adds(&b, "c");
+    assert_false(observe_request_count(obs, "team-a", wva_strbuf_str(&b), &v));
+
+    observe_free(obs);
+    filter_variants_free(variants, count);
+    snapshot_free(snap);
+    wva_strbuf_release(&doc);
+    wva_strbuf_release(&a);
+    wva_strbuf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_skip_reasons),
         cmocka_unit_test(test_watch_namespace),
         cmocka_unit_test(test_shared_target_rejected),
+        cmocka_unit_test(test_observe_long_model_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

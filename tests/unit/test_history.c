@@ -32,6 +32,7 @@
 #endif
 
 #include "wva/engine.h"
+#include "wva/configmaps.h"
 #include "wva/history.h"
 #include "wva/plan.h"
 #include "wva/settings.h"
@@ -655,6 +656,64 @@ static void test_runs_listing(void **state)
     history_close(h);
 }
 
+/* No output of the history command is invalid JSON, and no recorded text
+ * is cut: a run whose times are infinite (a duration of NaN) shows a
+ * duration of 0, as the plan shows a non-finite number, and a capturedAt
+ * longer than any fixed buffer comes back whole. */
+static void test_runs_listing_numbers_and_long_text(void **state)
+{
+    struct history *h = open_store(store_path("runs-nan.db"));
+    struct wva_snapshot *snap = load_snapshot(source_path("examples/demo-snapshot.json"));
+    struct wva_settings s;
+    struct wva_error err = {0};
+    struct wva_plan *plan;
+    char long_text[200];
+    char *text;
+    json_object *doc, *runs, *r, *o;
+    int64_t id = 0;
+
+    (void)state;
+    memset(long_text, 'c', sizeof(long_text) - 1);
+    long_text[sizeof(long_text) - 1] = '\0';
+    plan = plan_snapshot(snap, &s, "replay", NULL);
+    free(plan->captured_at);
+    plan->captured_at = wva_xstrdup(long_text);
+    assert_int_equal(history_record_run(h, snap, plan, NULL, INFINITY, INFINITY, 0, &id, &err),
+                     0);
+
+    text = history_render_runs(h, WVA_OUTPUT_JSON, &err);
+    assert_non_null(text);
+    doc = json_tokener_parse(text);
+    if (!doc)
+        fail_msg("not JSON: %s", text);
+    assert_true(json_object_object_get_ex(doc, "runs", &runs));
+    r = json_object_array_get_idx(runs, 0);
+    assert_true(json_object_object_get_ex(r, "durationSeconds", &o));
+    assert_true(json_object_get_double(o) == 0);
+    assert_true(json_object_object_get_ex(r, "capturedAt", &o));
+    assert_string_equal(json_object_get_string(o), long_text);
+    json_object_put(doc);
+    free(text);
+
+    text = history_render_run(h, id, WVA_OUTPUT_JSON, &err);
+    assert_non_null(text);
+    doc = json_tokener_parse(text);
+    if (!doc)
+        fail_msg("not JSON: %s", text);
+    assert_true(json_object_object_get_ex(doc, "run", &r));
+    assert_true(json_object_object_get_ex(r, "durationSeconds", &o));
+    assert_true(json_object_get_double(o) == 0);
+    assert_true(json_object_object_get_ex(doc, "capturedAt", &o));
+    assert_string_equal(json_object_get_string(o), long_text);
+    json_object_put(doc);
+    free(text);
+
+    plan_free(plan);
+    settings_free(&s);
+    snapshot_free(snap);
+    history_close(h);
+}
+
 static void test_runs_listing_is_bounded(void **state)
 {
     struct history *h = open_store(store_path("many.db"));
@@ -1255,6 +1314,7 @@ int main(void)
         cmocka_unit_test(test_warnings_round_trip),
         cmocka_unit_test(test_export_replays_to_the_same_plan),
         cmocka_unit_test(test_runs_listing),
+        cmocka_unit_test(test_runs_listing_numbers_and_long_text),
         cmocka_unit_test(test_runs_listing_is_bounded),
         cmocka_unit_test(test_find_run),
         cmocka_unit_test(test_prune_old_runs),

@@ -2,6 +2,8 @@
  * formatting, null skip reasons, table rows and warnings. */
 #include "test_util.h"
 
+#include <math.h>
+
 #include <json-c/json.h>
 
 #include "wva/plan.h"
@@ -82,6 +84,40 @@ static void test_json_shape(void **state)
     plan_free(p);
 }
 
+/* plan_to_json() is the tree plan_render_json() prints; non-finite
+ * numbers are 0 in it (JSON has no text for them). */
+static void test_tree_and_nonfinite(void **state)
+{
+    struct wva_plan *p = make_plan();
+    json_object *tree, *o, *v;
+    char *text;
+
+    (void)state;
+    p->models[0].demand = NAN;
+    p->models[0].capacity = INFINITY;
+    p->solver_seconds = -INFINITY;
+    tree = plan_to_json(p);
+    text = plan_render_json(p);
+    assert_string_equal(json_object_to_json_string_ext(tree, JSON_C_TO_STRING_PRETTY |
+                                                                 JSON_C_TO_STRING_SPACED |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE),
+                        text);
+    assert_non_null(strstr(text, "\"demand\": 0,"));
+    assert_non_null(strstr(text, "\"capacity\": 0,"));
+    assert_non_null(strstr(text, "\"seconds\": 0\n"));
+    assert_null(strstr(text, "nan"));
+    assert_null(strstr(text, "inf"));
+    json_object_put(tree);
+    tree = json_tokener_parse(text);
+    assert_non_null(tree);
+    assert_true(json_object_object_get_ex(tree, "models", &o));
+    assert_true(json_object_object_get_ex(json_object_array_get_idx(o, 0), "demand", &v));
+    assert_true(json_object_get_double(v) == 0);
+    json_object_put(tree);
+    free(text);
+    plan_free(p);
+}
+
 static void test_table(void **state)
 {
     struct wva_plan *p = make_plan();
@@ -104,6 +140,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_shape),
+        cmocka_unit_test(test_tree_and_nonfinite),
         cmocka_unit_test(test_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

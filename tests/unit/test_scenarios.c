@@ -18,29 +18,28 @@ struct scenario {
     char path[4096];
 };
 
+/* Whether key is "ns/name" (the namespace has no '/'; the name may),
+ * compared whole: model IDs may be longer than any buffer. */
+static bool key_is(const char *key, const char *ns, const char *name)
+{
+    size_t n = strlen(ns);
+
+    return strncmp(key, ns, n) == 0 && key[n] == '/' && strcmp(key + n + 1, name) == 0;
+}
+
 static const struct wva_plan_variant *find_variant(const struct wva_plan *plan, const char *key)
 {
-    char buf[600];
-
-    for (size_t i = 0; i < plan->variants_count; i++) {
-        snprintf(buf, sizeof(buf), "%s/%s", plan->variants[i].namespace_name,
-                 plan->variants[i].name);
-        if (strcmp(buf, key) == 0)
+    for (size_t i = 0; i < plan->variants_count; i++)
+        if (key_is(key, plan->variants[i].namespace_name, plan->variants[i].name))
             return &plan->variants[i];
-    }
     return NULL;
 }
 
 static const struct wva_plan_model *find_model(const struct wva_plan *plan, const char *key)
 {
-    char buf[600];
-
-    for (size_t i = 0; i < plan->models_count; i++) {
-        snprintf(buf, sizeof(buf), "%s/%s", plan->models[i].namespace_name,
-                 plan->models[i].model_id);
-        if (strcmp(buf, key) == 0)
+    for (size_t i = 0; i < plan->models_count; i++)
+        if (key_is(key, plan->models[i].namespace_name, plan->models[i].model_id))
             return &plan->models[i];
-    }
     return NULL;
 }
 

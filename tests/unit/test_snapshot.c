@@ -1226,16 +1226,19 @@ static void test_append_growth_and_truncate(void **state)
                                  &err), -1);
     assert_string_equal(err.msg, "deployments.items[11].metadata.namespace: missing");
 
-    /* an array someone else replaced or grew is never overrun (ASan) */
+    /* an array someone else allocated (capacity 0: exactly its count) or
+     * replaced (setting its capacity) is never overrun (ASan) */
     snap->configmaps = wva_xcalloc(1, sizeof(snap->configmaps[0]));
     snap->configmaps[0].name = wva_xstrdup("by-hand");
     snap->configmaps_count = 1;
     assert_int_equal(append_text(snap, SNAPSHOT_CONFIGMAPS, "{\"metadata\":{\"name\":\"c1\","
                                  "\"namespace\":\"ns\"},\"data\":{\"k\":\"v\"}}", &err), 0);
+    assert_true(snap->configmaps_cap >= 2);
     snap->configmaps = wva_xrealloc(snap->configmaps, 3 * sizeof(snap->configmaps[0]));
     memset(&snap->configmaps[2], 0, sizeof(snap->configmaps[0]));
     snap->configmaps[2].name = wva_xstrdup("by-hand-2");
     snap->configmaps_count = 3;
+    snap->configmaps_cap = 3;
     for (int i = 0; i < 40; i++) {
         snprintf(item, sizeof(item), "{\"metadata\":{\"name\":\"c%d\",\"namespace\":\"ns\"}}",
                  i + 3);
@@ -1248,6 +1251,24 @@ static void test_append_growth_and_truncate(void **state)
     assert_string_equal(snap->configmaps[42].name, "c42");
     snapshot_truncate_list(snap, SNAPSHOT_CONFIGMAPS, 0);
     assert_int_equal(snap->configmaps_count, 0);
+    /* room made ahead is used: appending within it does not move the array */
+    snapshot_reserve_list(snap, SNAPSHOT_PODS, 100);
+    assert_int_equal(snap->pods_cap, 100);
+    {
+        const struct wva_pod *before;
+
+        assert_int_equal(append_text(snap, SNAPSHOT_PODS, "{\"metadata\":{\"name\":\"p0\","
+                                     "\"namespace\":\"ns\"}}", &err), 0);
+        before = snap->pods;
+        for (int i = 1; i < 100; i++) {
+            snprintf(item, sizeof(item), "{\"metadata\":{\"name\":\"p%d\",\"namespace\":"
+                     "\"ns\"}}", i);
+            assert_int_equal(append_text(snap, SNAPSHOT_PODS, item, &err), 0);
+        }
+        assert_ptr_equal(snap->pods, before);
+        assert_int_equal(snap->pods_cap, 100);
+    }
+    snapshot_reserve_list(snap, (enum snapshot_list)6, 10);        /* unknown: nothing */
     assert_int_equal(append_text(snap, SNAPSHOT_CONFIGMAPS, "{\"metadata\":{\"name\":\"z\","
                                  "\"namespace\":\"ns\"}}", &err), 0);
     assert_string_equal(snap->configmaps[0].name, "z");

@@ -3,6 +3,8 @@
 #include <stdbool.h>
 
 #include "test_util.h"
+#include <json-c/json.h>
+
 #include "wva/values.h"
 
 /* cmocka's assert_float_equal works in float; these values need double. */
@@ -318,6 +320,71 @@ static void test_rfc3339(void **state)
     assert_string_equal(buf, "2031-05-06T07:08:09Z");
 }
 
+static void test_dns_label(void **state)
+{
+    char long_label[70];
+
+    (void)state;
+    assert_true(values_is_dns_label("team-a", 6));
+    assert_true(values_is_dns_label("a", 1));
+    assert_true(values_is_dns_label("0x9", 3));
+    assert_false(values_is_dns_label("", 0));
+    assert_false(values_is_dns_label(NULL, 0));
+    assert_false(values_is_dns_label("-a", 2));
+    assert_false(values_is_dns_label("a-", 2));
+    assert_false(values_is_dns_label("Team", 4));
+    assert_false(values_is_dns_label("a.b", 3));
+    assert_false(values_is_dns_label("a_b", 3));
+    assert_true(values_is_dns_label("ab.c", 2));        /* only len bytes count */
+    memset(long_label, 'a', sizeof(long_label));
+    assert_true(values_is_dns_label(long_label, 63));
+    assert_false(values_is_dns_label(long_label, 64));
+}
+
+static void test_monotonic(void **state)
+{
+    double a, b;
+
+    (void)state;
+    a = values_monotonic_seconds();
+    b = values_monotonic_seconds();
+    assert_true(a > 0 && b >= a);
+}
+
+/* The one JSON number writer: 6 digits for people, shortest round trip for
+ * documents, and 0 for what JSON cannot write. */
+static void test_json_number(void **state)
+{
+    static const struct {
+        double value;
+        int digits;
+        const char *text;
+    } cases[] = {
+        {0.045, 6, "0.045"}, {2, 6, "2"}, {1234567, 6, "1.23457e+06"},
+        {0.65, 0, "0.65"}, {20, 0, "20.0"}, {1e300, 0, "1e+300"}, {-0.5, 0, "-0.5"},
+        {0.1 + 0.2, 0, "0.30000000000000004"},
+        {NAN, 6, "0"}, {INFINITY, 6, "0"}, {-INFINITY, 0, "0.0"}, {NAN, 0, "0.0"},
+    };
+    char buf[40];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_object *o = values_json_number(cases[i].value, cases[i].digits);
+        const char *text = json_object_to_json_string(o);
+        double back = strtod(text, NULL);
+
+        if (strcmp(text, cases[i].text) != 0)
+            fail_msg("case %zu: %s, expected %s", i, text, cases[i].text);
+        if (cases[i].digits == 0 && isfinite(cases[i].value) && back != cases[i].value)
+            fail_msg("case %zu: %s does not read back", i, text);
+        json_object_put(o);
+    }
+    values_format_double(0.65, buf, sizeof(buf));
+    assert_string_equal(buf, "0.65");
+    values_format_double(1.0 / 3, buf, sizeof(buf));
+    assert_true(strtod(buf, NULL) == 1.0 / 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +399,9 @@ int main(void)
         cmocka_unit_test(test_is_decimal),
         cmocka_unit_test(test_accelerator),
         cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_dns_label),
+        cmocka_unit_test(test_monotonic),
+        cmocka_unit_test(test_json_number),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
