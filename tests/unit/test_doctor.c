@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "wva/doctor.h"
+#include "wva/exit_codes.h"
 #include "wva/log.h"
 #include "wva/settings.h"
 #include "wva/values.h"
@@ -100,10 +101,12 @@ static void assert_contains(const char *text, const char *part)
 #define NS_ROW(r, ns, name, check) row(r, DOCTOR_SCOPE_NAMESPACE, ns, name, check)
 #define GLOBAL_ROW(r, ns, name, check) row(r, DOCTOR_SCOPE_GLOBAL, ns, name, check)
 
-/* Run doctor_main with stdout captured into a malloc'd string. */
+/* Run the doctor command with stdout captured into a malloc'd string;
+ * returns the exit code main would choose. */
 static int run_main(const char *const *args, char **out)
 {
     struct wva_settings s;
+    struct wva_error err = {0};
     char path[] = "/tmp/wva-doctor-out-XXXXXX";
     int fd = mkstemp(path), saved;
     int rc;
@@ -113,7 +116,7 @@ static int run_main(const char *const *args, char **out)
     fflush(stdout);
     saved = dup(1);
     dup2(fd, 1);
-    rc = doctor_main(&s);
+    rc = doctor_command(&s, &err) == 0 ? 0 : (int)wva_exit_code_for(err.kind);
     fflush(stdout);
     dup2(saved, 1);
     close(saved);
