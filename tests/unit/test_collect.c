@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "wva/collect.h"
+#include "wva/configmaps.h"
 #include "wva/kube_client.h"
 #include "wva/snapshot.h"
 #include "../fixtures/kube/canned_server.h"
@@ -44,10 +45,10 @@ static struct kube_client *client(void)
     return c;
 }
 
-/* The requests the server saw whose path starts with prefix, one
- * "METHOD path?query" line each (query as the server decoded it, keys in the
- * order sent). */
-static char *requests_log(const char *prefix)
+/* The requests the canned server at base_url saw whose path starts with
+ * prefix, one "METHOD path?query" line each (query as the server decoded
+ * it, keys in the order sent). */
+static char *requests_log_of(const char *base_url, const char *prefix)
 {
     struct wva_error err = {0};
     struct http_client *h = http_client_new(NULL, &err);
@@ -55,7 +56,7 @@ static char *requests_log(const char *prefix)
     struct http_response resp;
     char url[128];
 
-    snprintf(url, sizeof(url), "%s/__log", server.base_url);
+    snprintf(url, sizeof(url), "%s/__log", base_url);
     struct http_request req = { .method = "GET", .url = url };
     assert_int_equal(http_do(h, &req, &resp, &err), 0);
     json_object *log = json_tokener_parse(wva_strbuf_str(&resp.body));
@@ -78,6 +79,11 @@ static char *requests_log(const char *prefix)
     http_response_free(&resp);
     http_client_free(h);
     return wva_strbuf_detach(&sb);
+}
+
+static char *requests_log(const char *prefix)
+{
+    return requests_log_of(server.base_url, prefix);
 }
 
 static void test_fetch_snapshot_cluster_wide(void **state)
@@ -224,18 +230,18 @@ static const char fetch_routes[] =
     "{\"name\":\"d1\",\"namespace\":\"ns2\"},\"spec\":{\"replicas\":\"abc\"}}]}}]}"
     "]}";
 
-static int own_server_setup(void **state)
+/* Start own_srv with routes (a canned_server.py script). */
+static int own_server_start(const char *routes)
 {
     char server_py[4096], line[32];
     int fd;
 
-    (void)state;
     memset(&own_srv, 0, sizeof(own_srv));
     snprintf(own_script, sizeof(own_script), "/tmp/wva-kube-script-XXXXXX");
     fd = mkstemp(own_script);
     if (fd < 0)
         return -1;
-    if (write(fd, fetch_routes, strlen(fetch_routes)) != (ssize_t)strlen(fetch_routes)) {
+    if (write(fd, routes, strlen(routes)) != (ssize_t)strlen(routes)) {
         close(fd);
         return -1;
     }
@@ -248,6 +254,12 @@ static int own_server_setup(void **state)
         return -1;
     snprintf(own_srv.base_url, sizeof(own_srv.base_url), "http://127.0.0.1:%d", own_srv.port);
     return 0;
+}
+
+static int own_server_setup(void **state)
+{
+    (void)state;
+    return own_server_start(fetch_routes);
 }
 
 static void test_fetch_snapshot_restart_and_bad_item(void **state)
@@ -351,6 +363,121 @@ static void test_fetch_snapshot_main_configmap_given(void **state)
     snapshot_free(snap);
 
     wva_kvlist_free(&data);
+    kube_client_free(c);
+}
+
+/* SPEC section 5 through filter_namespace_tracked(): a namespace without
+ * VAs is tracked when its config-enabled label is a true boolean ("1",
+ * "True" count, as they do for the engine) and it is not excluded; the
+ * watch namespace is never excluded, also when every namespace is read. */
+#define NS_ITEM(name, labels, annotations)                                                 \
+    "{\"metadata\":{\"name\":\"" name "\",\"labels\":{" labels "},"                        \
+    "\"annotations\":{" annotations "}}}"
+#define ENABLED(v) "\"wva.llmd.ai/config-enabled\":\"" v "\""
+#define EXCLUDED "\"wva.llmd.ai/exclude\":\"true\""
+#define EMPTY_LIST "[{\"status\":200,\"body\":{\"items\":[]}}]"
+
+static const char tracked_routes[] =
+    "{\"routes\":["
+    "{\"method\":\"GET\",\"path\":\"/api/v1/namespaces\",\"responses\":[{\"status\":200,"
+    "\"body\":{\"items\":["
+    NS_ITEM("lab-one", ENABLED("1"), "") ","
+    NS_ITEM("lab-true", ENABLED("True"), "") ","
+    NS_ITEM("lab-off", ENABLED("false"), "") ","
+    NS_ITEM("lab-yes", ENABLED("yes"), "") ","
+    NS_ITEM("lab-excluded", ENABLED("1"), EXCLUDED) ","
+    NS_ITEM("team-w", "", EXCLUDED) ","
+    NS_ITEM("team-x", "", EXCLUDED) "]}}]},"
+    "{\"method\":\"GET\",\"path\":\"/apis/llmd.ai/v1alpha1/variantautoscalings\","
+    "\"responses\":[{\"status\":200,\"body\":{\"items\":[" VA_ITEM("w", "team-w") ","
+    VA_ITEM("x", "team-x") "]}}]},"
+    "{\"method\":\"GET\",\"path\":\"/apis/apps/v1/namespaces/team-w/deployments\","
+    "\"responses\":" EMPTY_LIST "},"
+    "{\"method\":\"GET\",\"path\":\"/apis/apps/v1/namespaces/team-x/deployments\","
+    "\"responses\":" EMPTY_LIST "},"
+    "{\"method\":\"GET\",\"path\":\"/api/v1/namespaces/team-w/pods\","
+    "\"responses\":" EMPTY_LIST "},"
+    "{\"method\":\"GET\",\"path\":\"/api/v1/namespaces/team-x/pods\","
+    "\"responses\":" EMPTY_LIST "},"
+    "{\"method\":\"GET\",\"path\":\"/api/v1/namespaces/lab-one/configmaps/"
+    "wva-saturation-config\",\"responses\":[{\"status\":200,\"body\":{\"metadata\":"
+    "{\"name\":\"wva-saturation-config\",\"namespace\":\"lab-one\"},\"data\":"
+    "{\"default\":\"kvCacheThreshold: 0.6\"}}}]}"
+    "]}";
+
+static int tracked_server_setup(void **state)
+{
+    (void)state;
+    return own_server_start(tracked_routes);
+}
+
+/* The namespaces whose ConfigMaps were asked for, in order, one GET of the
+ * first well-known name each. */
+static char *configmap_namespaces(void)
+{
+    char *log = requests_log_of(own_srv.base_url, "/api/v1/namespaces/");
+    struct wva_strbuf sb = WVA_STRBUF_INIT;
+    char *save = NULL;
+
+    for (char *line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        const char *tail = "/configmaps/" WVA_SATURATION_CONFIG;
+        size_t n = strlen(line), t = strlen(tail);
+        if (n > t && strcmp(line + n - t, tail) == 0 && strncmp(line, "GET ", 4) == 0) {
+            const char *ns = line + strlen("GET /api/v1/namespaces/");
+            wva_strbuf_add(&sb, ns, strcspn(ns, "/"));
+            wva_strbuf_adds(&sb, " ");
+        }
+    }
+    free(log);
+    return wva_strbuf_detach(&sb);
+}
+
+static void test_tracked_namespaces(void **state)
+{
+    struct wva_error err = {0};
+    struct kube_config cfg = { .server = own_srv.base_url, .source = "test" };
+    struct kube_client *c = kube_client_new(&cfg, &err);
+    struct collect_options opts = { .system_namespace = "sys", .config_map_name = MAIN_CM };
+    struct wva_snapshot *snap;
+    const struct wva_configmap *cm;
+    char *asked;
+
+    (void)state;
+    assert_non_null(c);
+    snap = wva_xcalloc(1, sizeof(*snap));
+    if (collect_cluster(c, &opts, snap, &err) != 0)
+        fail_msg("collect_cluster: %s", err.msg);
+    /* The system namespace first, then the tracked ones by name: "1" and
+     * "True" count, "false" and "yes" do not, excluded namespaces neither
+     * (with or without VAs). */
+    asked = configmap_namespaces();
+    assert_string_equal(asked, "sys lab-one lab-true ");
+    free(asked);
+    cm = snapshot_find_configmap(snap, "lab-one", WVA_SATURATION_CONFIG);
+    assert_non_null(cm);
+    assert_string_equal(wva_kvlist_get(&cm->data, "default"), "kvCacheThreshold: 0.6");
+    snapshot_free(snap);
+
+    /* doctor reads every namespace with a watch namespace set: the watch
+     * namespace's own ConfigMaps are read although it carries the exclude
+     * annotation, as the engine counts them. */
+    canned_server_stop(&own_srv);
+    unlink(own_script);
+    assert_int_equal(own_server_start(tracked_routes), 0);
+    kube_client_free(c);
+    cfg.server = own_srv.base_url;
+    c = kube_client_new(&cfg, &err);
+    assert_non_null(c);
+    opts.watch_namespace = "team-w";
+    opts.every_namespace = true;
+    snap = wva_xcalloc(1, sizeof(*snap));
+    if (collect_cluster(c, &opts, snap, &err) != 0)
+        fail_msg("collect_cluster: %s", err.msg);
+    assert_int_equal(snap->vas_count, 2);
+    asked = configmap_namespaces();
+    assert_string_equal(asked, "sys lab-one lab-true team-w ");
+    free(asked);
+    snapshot_free(snap);
     kube_client_free(c);
 }
 
@@ -655,6 +782,8 @@ int main(void)
                                         own_server_setup, own_server_teardown),
         cmocka_unit_test_setup_teardown(test_fetch_snapshot_main_configmap_given,
                                         own_server_setup, own_server_teardown),
+        cmocka_unit_test_setup_teardown(test_tracked_namespaces, tracked_server_setup,
+                                        own_server_teardown),
     };
     const struct CMUnitTest pure[] = {
         cmocka_unit_test(test_queries_all_namespaces),

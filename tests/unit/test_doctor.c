@@ -705,6 +705,31 @@ static void test_live_permissions(void **state)
     kubeapi_admin_do(&server, "DELETE", "/rbac", NULL);
 }
 
+/* A main ConfigMap the credentials may not read: its settings are unknown
+ * (a run changes nothing), so doctor reports it and goes on without it. */
+static void test_live_main_configmap_refused(void **state)
+{
+    struct doctor_report r;
+    const struct doctor_check *c;
+    (void)state;
+
+    load_cluster(30);
+    kubeapi_admin_do(&server, "PUT", "/rbac",
+                     "{\"deny\":[{\"verb\":\"get\",\"resource\":\"configmaps\","
+                     "\"name\":\"wva-variantautoscaling-config\"}]}");
+    live(&r, NULL);
+    c = GLOBAL_ROW(&r, SYS_NS, "wva-variantautoscaling-config", "Permissions");
+    assert_false(c->ok);
+    assert_contains(c->finding, "the main ConfigMap cannot be read, so runs change nothing");
+    assert_contains(c->finding, "403 Forbidden");
+    assert_contains(c->fix, "the Role in " SYS_NS " must allow apiGroups [\"\"], resources "
+                            "[\"configmaps\"], verbs [\"get\"] on wva-variantautoscaling-config");
+    /* No "all permissions allowed" row beside it. */
+    assert_int_equal(rows_named(&r, "Permissions"), 1);
+    doctor_report_free(&r);
+    kubeapi_admin_do(&server, "DELETE", "/rbac", NULL);
+}
+
 static void test_live_last_run(void **state)
 {
     struct doctor_report r;
@@ -848,6 +873,7 @@ int main(void)
     };
     const struct CMUnitTest live_tests[] = {
         cmocka_unit_test(test_live_permissions),
+        cmocka_unit_test(test_live_main_configmap_refused),
         cmocka_unit_test(test_live_last_run),
         cmocka_unit_test(test_live_prometheus_and_scope),
         cmocka_unit_test(test_live_writes_nothing),
