@@ -208,9 +208,10 @@ static int run_cycle(struct live *l, struct wva_error *err)
     }
 out:
     rc = push_metrics(l, plan, rc, engine_now() - started, err);
+    /* The record holds the exit code this outcome gets (main's mapping). */
     history_record_or_log(l->history, snap, plan, actuated && !s->dry_run ? &report : NULL,
                           started_wall, values_epoch_now(),
-                          rc == 0 ? (int)EXIT_OK : (int)wva_exit_code_for(err->kind));
+                          (int)wva_exit_code_of(rc, err));
     actuate_report_free(&report);
     plan_free(plan);
     snapshot_free(snap);

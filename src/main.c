@@ -3,8 +3,8 @@
  *
  * Every command returns 0 or an error value whose kind says how it
  * failed; the exit code is chosen here, from that kind, with
- * wva_exit_code_for() and nowhere else.  Modules below return errors as
- * values; the commands log what happened as it happens.
+ * wva_exit_code_of() (exit_codes.h), the one mapping.  Modules below
+ * return errors as values; the commands log what happened as it happens.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,15 +77,6 @@ out:
     return rc;
 }
 
-/* The exit code of a command's outcome: the one mapping of error kinds. */
-static int exit_code(int rc, const struct wva_error *err)
-{
-    if (rc == 0)
-        return EXIT_OK;
-    /* A failure nobody classified is still a failure. */
-    return wva_exit_code_for(err->kind == WVA_ERR_NONE ? WVA_ERR_INTERNAL : err->kind);
-}
-
 int main(int argc, char **argv)
 {
     struct wva_settings s;
@@ -130,5 +121,5 @@ int main(int argc, char **argv)
         break;
     }
     settings_free(&s);
-    return exit_code(rc, &err);
+    return wva_exit_code_of(rc, &err);
 }

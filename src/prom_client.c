@@ -1,12 +1,12 @@
-/* prom_client.c - Prometheus instant queries for live runs (SPEC section 6).
+/* prom_client.c - Prometheus instant queries (see
+ * include/wva/prom_client.h).
  *
- * Builds the fixed PromQL of one run, sends each as POST /api/v1/query
- * (form body, so long queries never hit URL-length limits in proxies)
- * through the shared HTTP helper, and turns the response envelope into
- * struct wva_series.  It knows the Prometheus HTTP API and which vLLM and
- * gateway series the engine wants; it knows nothing of variants, pods or
- * thresholds, and never talks HTTP itself (timeouts, TLS and retries are
- * the HTTP helper's).
+ * Sends a query as POST /api/v1/query (form body, so long queries never hit
+ * URL-length limits in proxies) through the shared HTTP helper, and turns
+ * the response envelope into struct wva_series.  It knows the Prometheus
+ * HTTP API and PromQL syntax; which series a run wants is collect.c's
+ * business, and it knows nothing of variants, pods or thresholds.  It never
+ * talks HTTP itself (timeouts, TLS and retries are the HTTP helper's).
  */
 #include "config.h"
 

@@ -36,54 +36,12 @@ static int kube_group_teardown(void **state)
 
 static struct kube_client *client(void)
 {
-    struct kube_config cfg = { .server = server.base_url, .token = "t0ken-secret",
-                               .source = "test" };
-    struct wva_error err = {0};
-    struct kube_client *c = kube_client_new(&cfg, &err);
-
-    assert_non_null(c);
-    return c;
-}
-
-/* The requests the canned server at base_url saw whose path starts with
- * prefix, one "METHOD path?query" line each (query as the server decoded
- * it, keys in the order sent). */
-static char *requests_log_of(const char *base_url, const char *prefix)
-{
-    struct wva_error err = {0};
-    struct http_client *h = http_client_new(NULL, &err);
-    struct wva_strbuf sb = WVA_STRBUF_INIT;
-    struct http_response resp;
-    char url[128];
-
-    snprintf(url, sizeof(url), "%s/__log", base_url);
-    struct http_request req = { .method = "GET", .url = url };
-    assert_int_equal(http_do(h, &req, &resp, &err), 0);
-    json_object *log = json_tokener_parse(wva_strbuf_str(&resp.body));
-    assert_non_null(log);
-    for (size_t i = 0; i < json_object_array_length(log); i++) {
-        json_object *r = json_object_array_get_idx(log, i);
-        const char *path = json_object_get_string(json_object_object_get(r, "path"));
-        if (strncmp(path, prefix, strlen(prefix)) != 0)
-            continue;
-        wva_strbuf_addf(&sb, "%s %s", json_object_get_string(json_object_object_get(r, "method")),
-                        path);
-        char sep = '?';
-        json_object_object_foreach(json_object_object_get(r, "query"), k, v) {
-            wva_strbuf_addf(&sb, "%c%s=%s", sep, k, json_object_get_string(v));
-            sep = '&';
-        }
-        wva_strbuf_adds(&sb, "\n");
-    }
-    json_object_put(log);
-    http_response_free(&resp);
-    http_client_free(h);
-    return wva_strbuf_detach(&sb);
+    return canned_kube_client(server.base_url);
 }
 
 static char *requests_log(const char *prefix)
 {
-    return requests_log_of(server.base_url, prefix);
+    return canned_requests_log(server.base_url, prefix);
 }
 
 static void test_fetch_snapshot_cluster_wide(void **state)
@@ -415,7 +373,7 @@ static int tracked_server_setup(void **state)
  * first well-known name each. */
 static char *configmap_namespaces(void)
 {
-    char *log = requests_log_of(own_srv.base_url, "/api/v1/namespaces/");
+    char *log = canned_requests_log(own_srv.base_url, "/api/v1/namespaces/");
     struct wva_strbuf sb = WVA_STRBUF_INIT;
     char *save = NULL;
 
@@ -489,13 +447,6 @@ static void test_queries_all_namespaces(void **state)
     struct wva_error err;
 
     (void)state;
-    q = prom_namespace_matcher(NULL);
-    assert_string_equal(q, "");
-    free(q);
-    q = prom_namespace_matcher("");
-    assert_string_equal(q, "");
-    free(q);
-
     q = collect_query_kv_cache_usage(NULL);
     assert_string_equal(q, "max by (namespace, pod, model_name) "
                            "(max_over_time(vllm:kv_cache_usage_perc{}[1m]) "

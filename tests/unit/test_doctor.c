@@ -116,7 +116,7 @@ static int run_main(const char *const *args, char **out)
     fflush(stdout);
     saved = dup(1);
     dup2(fd, 1);
-    rc = doctor_command(&s, &err) == 0 ? 0 : (int)wva_exit_code_for(err.kind);
+    rc = (int)wva_exit_code_of(doctor_command(&s, &err), &err);
     fflush(stdout);
     dup2(saved, 1);
     close(saved);
@@ -593,13 +593,7 @@ static int group_setup(void **state)
 {
     (void)state;
     log_configure(0, 0);
-    /* The environment must not choose settings for these tests. */
-    static const char *const vars[] = {"WATCH_NAMESPACE", "CONTROLLER_INSTANCE", "POD_NAMESPACE",
-                                       "CONFIG_MAP_NAME", "GLOBAL_OPT_ENABLE",
-                                       "GLOBAL_OPT_INTERVAL", "PROMETHEUS_BASE_URL",
-                                       "WVA_LIMITED_MODE", "KUBERNETES_SERVICE_HOST"};
-    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-        unsetenv(vars[i]);
+    kubeapi_clear_settings_env();
     if (kubeapi_group_start(&server, &kc) != 0)
         return -1;
     server_up = true;

@@ -33,49 +33,12 @@ static int group_teardown(void **state)
 
 static struct kube_client *client(void)
 {
-    struct kube_config cfg = { .server = server.base_url, .token = "t0ken-secret",
-                               .source = "test" };
-    struct wva_error err = {0};
-    struct kube_client *c = kube_client_new(&cfg, &err);
-
-    assert_non_null(c);
-    return c;
+    return canned_kube_client(server.base_url);
 }
 
-/* The requests the server saw whose path starts with prefix, one
- * "METHOD path?query" line each (query as the server decoded it, keys in the
- * order sent). */
 static char *requests_log(const char *prefix)
 {
-    struct wva_error err = {0};
-    struct http_client *h = http_client_new(NULL, &err);
-    struct wva_strbuf sb = WVA_STRBUF_INIT;
-    struct http_response resp;
-    char url[128];
-
-    snprintf(url, sizeof(url), "%s/__log", server.base_url);
-    struct http_request req = { .method = "GET", .url = url };
-    assert_int_equal(http_do(h, &req, &resp, &err), 0);
-    json_object *log = json_tokener_parse(wva_strbuf_str(&resp.body));
-    assert_non_null(log);
-    for (size_t i = 0; i < json_object_array_length(log); i++) {
-        json_object *r = json_object_array_get_idx(log, i);
-        const char *path = json_object_get_string(json_object_object_get(r, "path"));
-        if (strncmp(path, prefix, strlen(prefix)) != 0)
-            continue;
-        wva_strbuf_addf(&sb, "%s %s", json_object_get_string(json_object_object_get(r, "method")),
-                        path);
-        char sep = '?';
-        json_object_object_foreach(json_object_object_get(r, "query"), k, v) {
-            wva_strbuf_addf(&sb, "%c%s=%s", sep, k, json_object_get_string(v));
-            sep = '&';
-        }
-        wva_strbuf_adds(&sb, "\n");
-    }
-    json_object_put(log);
-    http_response_free(&resp);
-    http_client_free(h);
-    return wva_strbuf_detach(&sb);
+    return canned_requests_log(server.base_url, prefix);
 }
 
 static void test_status_error_message(void **state)

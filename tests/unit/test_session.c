@@ -147,12 +147,7 @@ static void test_environment_only(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    static const char *const vars[] = {"WATCH_NAMESPACE", "CONTROLLER_INSTANCE", "POD_NAMESPACE",
-                                       "CONFIG_MAP_NAME", "GLOBAL_OPT_ENABLE",
-                                       "GLOBAL_OPT_INTERVAL", "PROMETHEUS_BASE_URL",
-                                       "KUBERNETES_SERVICE_HOST", "KUBECONFIG"};
-    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-        unsetenv(vars[i]);
+    kubeapi_clear_settings_env();
     if (kubeapi_group_start(&server, &kc) != 0)
         return -1;
     server_up = true;
