@@ -285,7 +285,11 @@ int collect_cluster(struct kube_client *kc, const struct collect_options *o,
         goto out;
 
     /* Tracked namespaces (SPEC section 5): those with VAs, then those with
-     * only the label, by the one rule the engine applies too. */
+     * only the label, by the one rule the engine applies too.  The rule
+     * looks namespaces up by name: index them first, so that a cluster of
+     * many namespaces is not read quadratically (appending drops the index;
+     * the end rebuilds it). */
+    snapshot_finish(snap);
     for (size_t i = 0; i < va_ns_count; i++) {
         if (filter_namespace_tracked(snap, &fp, va_ns[i], true)) {
             tracked = wva_xrealloc(tracked, (tracked_count + 1) * sizeof(char *));

@@ -306,15 +306,6 @@ int doctor_collect(struct wva_settings *s, struct doctor_report *out, struct wva
     return s->from_file ? collect_offline(s, out, err) : collect_live(s, out, err);
 }
 
-int doctor_check_snapshot(const struct wva_snapshot *snap, const struct wva_settings *s,
-                          struct doctor_report *out, struct wva_error *err)
-{
-    return doctor_evaluate(snap, s, NULL, out, err);
-}
-
-
-/* ---- rendering -------------------------------------------------------- */
-
 /* ---- rendering -------------------------------------------------------- */
 
 char *doctor_render_json(const struct doctor_report *report)

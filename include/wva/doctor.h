@@ -15,11 +15,6 @@
 #include "wva/settings.h"
 #include "wva/snapshot.h"
 
-/* The checks on a snapshot with resolved settings s (offline: the
- * live-only checks are skipped); doctor_evaluate() without facts. */
-int doctor_check_snapshot(const struct wva_snapshot *snap, const struct wva_settings *s,
-                          struct doctor_report *out, struct wva_error *err);
-
 /* Everything `doctor` does before printing: with s->from_file, load the
  * snapshot and resolve the settings as a replay does; otherwise start up
  * like a live run (session.c; a main ConfigMap the credentials may not
