@@ -177,8 +177,9 @@ static int read_scale(struct kube_client *kc, const char *path, int *replicas, c
         json_object_object_get_ex(spec, "replicas", &v)) {
         if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
             json_object_get_int64(v) > 1000000000) {
-            wva_error_set(err, "GET %s: spec.replicas is not a replica count: %.64s", path,
-                          json_object_to_json_string(v));
+            wva_error_setk(err, WVA_ERR_SERVER,
+                           "GET %s: spec.replicas is not a replica count: %.64s", path,
+                           json_object_to_json_string(v));
             goto out;
         }
         *replicas = (int)json_object_get_int64(v);
@@ -186,7 +187,8 @@ static int read_scale(struct kube_client *kc, const char *path, int *replicas, c
     if (!json_object_object_get_ex(obj, "metadata", &md) ||
         !json_object_object_get_ex(md, "resourceVersion", &v) ||
         !json_object_is_type(v, json_type_string)) {
-        wva_error_set(err, "GET %s: response has no metadata.resourceVersion", path);
+        wva_error_setk(err, WVA_ERR_SERVER,
+                       "GET %s: response has no metadata.resourceVersion", path);
         goto out;
     }
     free(*rv);
@@ -855,13 +857,14 @@ int actuate_plan(struct kube_client *kc, const struct wva_snapshot *snap,
     if (report)
         memset(report, 0, sizeof(*report));
     if (!snap || !plan || !opts || !report || (!kc && !opts->dry_run)) {
-        wva_error_set(err, "actuate: missing %s", !snap ? "snapshot" : !plan ? "plan"
-                                                   : !opts ? "options" : !report ? "report"
-                                                                                 : "client");
+        wva_error_setk(err, WVA_ERR_INTERNAL, "actuate: missing %s",
+                       !snap ? "snapshot" : !plan ? "plan" : !opts ? "options"
+                       : !report ? "report" : "client");
         return -1;
     }
     if (!(opts->interval_seconds > 0)) {
-        wva_error_set(err, "actuate: interval %g s must be > 0", opts->interval_seconds);
+        wva_error_setk(err, WVA_ERR_INTERNAL, "actuate: interval %g s must be > 0",
+                       opts->interval_seconds);
         return -1;
     }
     report->variants_count = plan->variants_count;

@@ -107,16 +107,14 @@ static void find_tracked_namespaces(struct cycle *c)
     c->tracked = strmap_new(snap->namespaces_count + 16);
     for (size_t i = 0; i < snap->vas_count; i++) {
         const char *ns = snap->vas[i].namespace_name;
-        if (!filter_namespace_excluded(snap, &c->params, ns))
+        if (filter_namespace_tracked(snap, &c->params, ns, true))
             strmap_put(c->tracked, ns, 0);
     }
+    /* The namespaces with VAs are in already; these may add labelled ones. */
     for (size_t i = 0; i < snap->namespaces_count; i++) {
-        const struct wva_namespace *n = &snap->namespaces[i];
-        const char *label = wva_kvlist_get(&n->labels, WVA_LABEL_CONFIG_ENABLED);
-        bool enabled = false;
-        if (label && values_parse_bool(label, &enabled, NULL) == 0 && enabled &&
-            !filter_namespace_excluded(snap, &c->params, n->name))
-            strmap_put(c->tracked, n->name, 0);
+        const char *ns = snap->namespaces[i].name;
+        if (filter_namespace_tracked(snap, &c->params, ns, false))
+            strmap_put(c->tracked, ns, 0);
     }
 }
 

@@ -59,6 +59,24 @@ bool filter_namespace_excluded(const struct wva_snapshot *snap,
     return value && strcasecmp(value, "true") == 0;
 }
 
+bool filter_namespace_config_enabled(const struct wva_snapshot *snap, const char *ns)
+{
+    const struct wva_namespace *n = snapshot_find_namespace(snap, ns);
+    const char *label = n ? wva_kvlist_get(&n->labels, WVA_LABEL_CONFIG_ENABLED) : NULL;
+    bool enabled = false;
+
+    return label && values_parse_bool(label, &enabled, NULL) == 0 && enabled;
+}
+
+bool filter_namespace_tracked(const struct wva_snapshot *snap,
+                              const struct wva_filter_params *params, const char *ns,
+                              bool has_va)
+{
+    if (!has_va && !filter_namespace_config_enabled(snap, ns))
+        return false;
+    return !filter_namespace_excluded(snap, params, ns);
+}
+
 static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *format(const char *fmt, ...)
 {

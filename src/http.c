@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 
 #include "wva/http.h"
+#include "wva/secret.h"
 
 #define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 5000L
 #define HTTP_DEFAULT_TIMEOUT_MS 30000L
@@ -59,21 +60,6 @@ struct attempt {
     long retry_after_ms;            /* -1 when absent */
 };
 
-void http_secret_wipe(char *s)
-{
-    if (!s)
-        return;
-    /* volatile: the stores must not be optimised away as dead. */
-    for (volatile char *p = s; *p; p++)
-        *p = '\0';
-}
-
-void http_secret_free(char *s)
-{
-    http_secret_wipe(s);
-    free(s);
-}
-
 void http_client_free(struct http_client *client)
 {
     if (!client)
@@ -85,9 +71,9 @@ void http_client_free(struct http_client *client)
     free(client->client_cert_file);
     free(client->client_cert_data);
     free(client->client_key_file);
-    http_secret_free(client->client_key_data);
+    wva_secret_free(client->client_key_data);
     free(client->server_name);
-    http_secret_free(client->bearer_token);
+    wva_secret_free(client->bearer_token);
     free(client->user_agent);
     free(client);
 }
@@ -100,7 +86,8 @@ static int check_readable(const char *what, const char *path, struct wva_error *
     if (!path)
         return 0;
     if (access(path, R_OK) != 0) {
-        wva_error_set(err, "%s %s is not readable: %s", what, path, strerror(errno));
+        wva_error_setk(err, WVA_ERR_CONFIG, "%s %s is not readable: %s", what, path,
+                       strerror(errno));
         return -1;
     }
     return 0;
@@ -119,14 +106,15 @@ struct http_client *http_client_new(const struct http_options *opts, struct wva_
         return NULL;
     if ((opts->tls.client_cert_file || opts->tls.client_cert_data) !=
         (opts->tls.client_key_file || opts->tls.client_key_data)) {
-        wva_error_set(err, "a client certificate needs both a certificate and a key");
+        wva_error_setk(err, WVA_ERR_CONFIG,
+                       "a client certificate needs both a certificate and a key");
         return NULL;
     }
 
     c = wva_xcalloc(1, sizeof(*c));
     c->curl = curl_easy_init();
     if (!c->curl) {
-        wva_error_set(err, "cannot initialise libcurl");
+        wva_error_setk(err, WVA_ERR_INTERNAL, "cannot initialise libcurl");
         free(c);
         return NULL;
     }
@@ -282,12 +270,13 @@ static int apply_server_name(const char *server_name, const char *url, char **ur
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-        wva_error_set(err, "cannot parse URL %s", url);
+        wva_error_setk(err, WVA_ERR_CONFIG, "cannot parse URL %s", url);
         goto out;
     }
     if (curl_url_set(u, CURLUPART_HOST, server_name, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_URL, &rewritten, 0) != CURLUE_OK) {
-        wva_error_set(err, "TLS server name \"%s\" is not a valid host name", server_name);
+        wva_error_setk(err, WVA_ERR_CONFIG, "TLS server name \"%s\" is not a valid host name",
+                       server_name);
         goto out;
     }
     struct wva_strbuf sb = WVA_STRBUF_INIT;
@@ -301,7 +290,7 @@ static int apply_server_name(const char *server_name, const char *url, char **ur
     rc = 0;
     goto out;
 oom:
-    wva_error_set(err, "out of memory preparing a request to %s", url);
+    wva_error_setk(err, WVA_ERR_INTERNAL, "out of memory preparing a request to %s", url);
 out:
     curl_free(host);
     curl_free(port);
@@ -349,7 +338,7 @@ static void set_tls(struct http_client *c)
 static void free_headers(struct curl_slist *headers)
 {
     for (struct curl_slist *h = headers; h; h = h->next)
-        http_secret_wipe(h->data);
+        wva_secret_wipe(h->data, strlen(h->data));
     curl_slist_free_all(headers);
 }
 
@@ -360,8 +349,7 @@ static struct curl_slist *add_header(struct curl_slist *headers, const char *nam
 
     wva_strbuf_addf(&sb, "%s: %s", name, value);
     headers = curl_slist_append(headers, wva_strbuf_str(&sb));
-    http_secret_wipe(sb.buf);
-    wva_strbuf_release(&sb);
+    wva_secret_strbuf_release(&sb);
     return headers;
 }
 
@@ -374,7 +362,7 @@ static struct curl_slist *build_headers(const struct http_client *c,
         char *auth = wva_xmalloc(strlen(c->bearer_token) + 8);
         sprintf(auth, "Bearer %s", c->bearer_token);
         headers = add_header(headers, "Authorization", auth);
-        http_secret_free(auth);
+        wva_secret_free(auth);
     }
     if (req->content_type)
         headers = add_header(headers, "Content-Type", req->content_type);
@@ -485,7 +473,7 @@ int http_do(struct http_client *client, const struct http_request *req,
     memset(resp, 0, sizeof(*resp));
     resp->retry_after_seconds = -1;
     if (!client || !req || !req->url) {
-        wva_error_set(err, "http_do: no client or URL");
+        wva_error_setk(err, WVA_ERR_INTERNAL, "http_do: no client or URL");
         return -1;
     }
     url = req->url;
@@ -509,15 +497,16 @@ int http_do(struct http_client *client, const struct http_request *req,
 
         if (cc != CURLE_OK) {
             if (a.too_large || cc == CURLE_FILESIZE_EXCEEDED) {
-                wva_error_set(err, "%s %s: response larger than %zu bytes",
-                              req->method ? req->method : "GET", req->url,
-                              client->max_response_bytes);
+                wva_error_setk(err, WVA_ERR_SERVER, "%s %s: response larger than %zu bytes",
+                               req->method ? req->method : "GET", req->url,
+                               client->max_response_bytes);
                 goto out;
             }
             if (!retries_left || !transient_curl_error(cc)) {
-                wva_error_set(err, "%s %s: %s%s", req->method ? req->method : "GET",
-                              req->url, curl_easy_strerror(cc),
-                              resp->attempts > 1 ? " (after retries)" : "");
+                wva_error_setk(err, WVA_ERR_UNREACHABLE, "%s %s: %s%s",
+                               req->method ? req->method : "GET", req->url,
+                               curl_easy_strerror(cc),
+                               resp->attempts > 1 ? " (after retries)" : "");
                 goto out;
             }
             wait_ms = backoff_ms(client, resp->attempts);

@@ -1,11 +1,10 @@
-/* kube_client.c - Kubernetes API verbs over the HTTP helper, and the live
- * snapshot read (see include/wva/kube_client.h).
+/* kube_client.c - Kubernetes API verbs over the HTTP helper (see
+ * include/wva/kube_client.h).
  *
  * The client speaks HTTP and JSON to the API server: paths, pagination,
- * Status errors, Warning headers.  It knows nothing about autoscaling:
- * kube_fetch_snapshot only decides WHICH objects a run needs; turning an
- * object into the engine's structs is the snapshot module's job (this file
- * must not re-implement any of it).
+ * Status errors (and their error kinds), Warning headers.  It knows nothing
+ * about autoscaling: which objects a run reads is collect.c's decision,
+ * what an object means is the snapshot module's.
  */
 #include "config.h"
 
@@ -16,17 +15,13 @@
 #include <strings.h>
 #include <time.h>
 
-#include "wva/filter.h"
 #include "wva/http.h"
 #include "wva/kube_client.h"
 #include "wva/log.h"
 #include "wva/strbuf.h"
-#include "wva/values.h"
 
 #define KUBE_JSON_MAX_DEPTH 128
 #define KUBE_BODY_SNIPPET 200
-#define KUBE_DEFAULT_SYSTEM_NAMESPACE "workload-variant-autoscaler-system"
-#define KUBE_DEFAULT_MAIN_CONFIGMAP "wva-variantautoscaling-config"
 
 struct kube_client {
     struct http_client *http;
@@ -53,8 +48,8 @@ struct kube_client *kube_client_new(const struct kube_config *cfg, struct wva_er
     struct kube_client *c;
 
     if (!cfg->server || !cfg->server[0]) {
-        wva_error_set(err, "Kubernetes configuration %s has no server",
-                      cfg->source ? cfg->source : "(unknown)");
+        wva_error_setk(err, WVA_ERR_CONFIG, "Kubernetes configuration %s has no server",
+                       cfg->source ? cfg->source : "(unknown)");
         return NULL;
     }
     c = wva_xcalloc(1, sizeof(*c));
@@ -196,6 +191,22 @@ static const char *obj_string(json_object *obj, const char *key)
     return json_object_get_string(v);
 }
 
+/* The error kind of an HTTP status the API server answered with. */
+static enum wva_error_kind kind_of_status(long code)
+{
+    switch (code) {
+    case 401:
+    case 403:
+        return WVA_ERR_FORBIDDEN;
+    case 404:
+        return WVA_ERR_NOT_FOUND;
+    case 409:
+        return WVA_ERR_CONFLICT;
+    default:
+        return WVA_ERR_SERVER;
+    }
+}
+
 /* Fill status and err from a non-2xx response, using the Status object the
  * API server sends ("reason", "message") when there is one. */
 static void status_error(const char *what, const struct http_response *resp,
@@ -221,7 +232,7 @@ static void status_error(const char *what, const struct http_response *resp,
         wva_strbuf_adds(&sb, ": ");
         add_sanitized(&sb, wva_strbuf_str(&resp->body), KUBE_BODY_SNIPPET);
     }
-    wva_error_set(err, "%s", wva_strbuf_str(&sb));
+    wva_error_setk(err, kind_of_status(resp->status), "%s", wva_strbuf_str(&sb));
     wva_strbuf_release(&sb);
     json_object_put(body);
 }
@@ -273,7 +284,8 @@ static int kube_call(struct kube_client *c, const char *method, const char *labe
     wva_strbuf_addf(&what, "%s ", label);
     describe_path(path, &what);
     if (path[0] != '/') {
-        wva_error_set(err, "%s: API path must start with '/'", wva_strbuf_str(&what));
+        wva_error_setk(err, WVA_ERR_INTERNAL, "%s: API path must start with '/'",
+                       wva_strbuf_str(&what));
         wva_strbuf_release(&what);
         return -1;
     }
@@ -313,8 +325,8 @@ static int kube_call(struct kube_client *c, const char *method, const char *labe
         if (!obj || !json_object_is_type(obj, json_type_object)) {
             struct wva_strbuf sb = WVA_STRBUF_INIT;
             add_sanitized(&sb, wva_strbuf_str(&resp.body), KUBE_BODY_SNIPPET);
-            wva_error_set(err, "%s: %ld response is not a JSON object: %s",
-                          wva_strbuf_str(&what), resp.status, wva_strbuf_str(&sb));
+            wva_error_setk(err, WVA_ERR_SERVER, "%s: %ld response is not a JSON object: %s",
+                           wva_strbuf_str(&what), resp.status, wva_strbuf_str(&sb));
             wva_strbuf_release(&sb);
             json_object_put(obj);
             goto out;
@@ -415,7 +427,7 @@ int kube_list(struct kube_client *c, const char *path, const char *label_selecto
         cont = NULL;
         if (json_object_object_get_ex(page, "items", &items) && items &&
             !json_object_is_type(items, json_type_array)) {
-            wva_error_set(err, "LIST %s: \"items\" is not an array", path);
+            wva_error_setk(err, WVA_ERR_SERVER, "LIST %s: \"items\" is not an array", path);
             json_object_put(page);
             goto out;
         }
@@ -423,7 +435,8 @@ int kube_list(struct kube_client *c, const char *path, const char *label_selecto
         for (size_t i = 0; i < n; i++) {
             json_object *item = json_object_array_get_idx(items, i);
             if (!json_object_is_type(item, json_type_object)) {
-                wva_error_set(err, "LIST %s: items[%zu] is not an object", path, i);
+                wva_error_setk(err, WVA_ERR_SERVER, "LIST %s: items[%zu] is not an object", path,
+                               i);
                 json_object_put(page);
                 goto out;
             }
@@ -441,341 +454,13 @@ int kube_list(struct kube_client *c, const char *path, const char *label_selecto
         if (!cont)
             break;
         if (++pages >= KUBE_LIST_MAX_PAGES) {
-            wva_error_set(err, "LIST %s: more than %d pages; refusing to continue", path,
-                          KUBE_LIST_MAX_PAGES);
+            wva_error_setk(err, WVA_ERR_SERVER, "LIST %s: more than %d pages; refusing to continue",
+                           path, KUBE_LIST_MAX_PAGES);
             goto out;
         }
     }
     rc = 0;
 out:
     free(cont);
-    return rc;
-}
-
-/* ---- the live snapshot ------------------------------------------------ */
-
-/* Items of one list (or one GET) on their way into the snapshot.  They are
- * converted as they arrive, each by the snapshot module's reader for its
- * kind (the same as for --from-file), straight from the page's tree.  The
- * list's position in the snapshot when it started is kept, so that a list
- * restarted after 410, or one that fails, leaves nothing behind. */
-struct fetch_list {
-    enum snapshot_list kind;
-    const char *what;               /* for messages */
-    struct wva_snapshot *snap;
-    size_t start;                   /* items of this kind before the list */
-};
-
-static void fetch_begin(struct fetch_list *fl, enum snapshot_list kind, const char *what,
-                        struct wva_snapshot *snap)
-{
-    fl->kind = kind;
-    fl->what = what;
-    fl->snap = snap;
-    fl->start = snapshot_list_count(snap, kind);
-}
-
-/* Drop what the list had appended. */
-static void fetch_abandon(struct fetch_list *fl)
-{
-    snapshot_truncate_list(fl->snap, fl->kind, fl->start);
-}
-
-static int fetch_add(json_object *item, void *ctx, struct wva_error *err)
-{
-    struct fetch_list *fl = ctx;
-
-    if (!item) {                    /* list restarted: forget everything */
-        fetch_abandon(fl);
-        return 0;
-    }
-    if (snapshot_append_item(fl->snap, fl->kind, item, err) < 0) {
-        wva_error_prefix(err, "%s: ", fl->what);
-        return -1;
-    }
-    return 0;
-}
-
-/* List path into snap. */
-static int fetch_list(struct kube_client *c, const char *path, enum snapshot_list kind,
-                      struct wva_snapshot *snap, struct wva_error *err)
-{
-    struct fetch_list fl;
-    char what[512];
-
-    snprintf(what, sizeof(what), "LIST %s", path);
-    fetch_begin(&fl, kind, what, snap);
-    if (kube_list(c, path, NULL, fetch_add, &fl, NULL, err) < 0) {
-        fetch_abandon(&fl);
-        return -1;
-    }
-    return 0;
-}
-
-/* GET one object into snap.  *found says whether it existed; codes listed
- * in `tolerated` (404 always) count as absent rather than as errors. */
-static int fetch_one(struct kube_client *c, const char *path, enum snapshot_list kind,
-                     long tolerated, struct wva_snapshot *snap, bool *found,
-                     struct wva_error *err)
-{
-    struct kube_status st;
-    struct fetch_list fl;
-    json_object *obj = NULL;
-    int rc;
-
-    *found = false;
-    if (kube_get(c, path, &obj, &st, err) < 0) {
-        if (st.code == 404 || (tolerated && st.code == tolerated)) {
-            wva_error_clear(err);
-            return 0;
-        }
-        return -1;
-    }
-    fetch_begin(&fl, kind, path, snap);
-    rc = fetch_add(obj, &fl, err);
-    *found = rc == 0;
-    json_object_put(obj);
-    return rc;
-}
-
-static bool str_in(const char *s, char **list, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(list[i], s) == 0)
-            return true;
-    return false;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool label_true(const struct wva_kvlist *list, const char *key)
-{
-    const char *v = wva_kvlist_get(list, key);
-
-    return v && strcasecmp(v, "true") == 0;
-}
-
-/* Namespace names worth a path segment: DNS-1123 labels only, so that a
- * name from the cluster can never alter the path. */
-static bool path_safe_name(const char *s)
-{
-    if (!s[0] || strlen(s) > 253)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '-' &&
-            *p != '.')
-            return false;
-    return true;
-}
-
-/* The main ConfigMap the caller read already, as the object the GET would
- * have returned, converted like any other. */
-static int add_known_configmap(const char *ns, const char *name,
-                               const struct wva_kvlist *data, struct wva_snapshot *snap,
-                               struct wva_error *err)
-{
-    json_object *cm = json_object_new_object(), *meta = json_object_new_object();
-    json_object *values = json_object_new_object();
-    char path[1024];
-    int rc;
-
-    json_object_object_add(meta, "name", json_object_new_string(name));
-    json_object_object_add(meta, "namespace", json_object_new_string(ns));
-    json_object_object_add(cm, "metadata", meta);
-    for (size_t i = 0; i < data->count; i++)
-        if (data->items[i].key && data->items[i].value)
-            json_object_object_add(values, data->items[i].key,
-                                   json_object_new_string(data->items[i].value));
-    json_object_object_add(cm, "data", values);
-    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps/%s", ns, name);
-    rc = snapshot_append_item(snap, SNAPSHOT_CONFIGMAPS, cm, err);
-    if (rc < 0)
-        wva_error_prefix(err, "%s: ", path);
-    json_object_put(cm);
-    return rc;
-}
-
-/* global: the system namespace, where the main ConfigMap lives too; opts
- * may hand that one over already read. */
-static int fetch_configmaps(struct kube_client *c, const char *ns, bool global,
-                            const char *main_name, const struct kube_fetch_options *opts,
-                            struct wva_snapshot *snap, struct wva_error *err)
-{
-    /* SPEC section 5: the first of each pair is the name, the second the
-     * upstream alias; both are read, the configmaps module picks. */
-    static const char *const local_names[] = {
-        "wva-saturation-config", "wva-saturation-scaling-config",
-        "wva-scale-to-zero-config", "wva-model-scale-to-zero-config",
-    };
-    char path[1024];
-    bool found;
-
-    if (global && opts && opts->main_configmap_data) {
-        if (opts->main_configmap_found &&
-            add_known_configmap(ns, main_name, opts->main_configmap_data, snap, err) < 0)
-            return -1;
-    } else if (global) {
-        snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps/%s", ns, main_name);
-        if (fetch_one(c, path, SNAPSHOT_CONFIGMAPS, 0, snap, &found, err) < 0)
-            return -1;
-    }
-    for (size_t i = 0; i < sizeof(local_names) / sizeof(local_names[0]); i++) {
-        snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps/%s", ns,
-                 local_names[i]);
-        if (fetch_one(c, path, SNAPSHOT_CONFIGMAPS, 0, snap, &found, err) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-int kube_fetch_snapshot(struct kube_client *c, const struct kube_fetch_options *opts,
-                        struct wva_snapshot *snap, struct wva_error *err)
-{
-    const char *watch = opts && opts->watch_namespace && opts->watch_namespace[0]
-                            ? opts->watch_namespace : NULL;
-    const char *system_ns = opts && opts->system_namespace && opts->system_namespace[0]
-                                ? opts->system_namespace : KUBE_DEFAULT_SYSTEM_NAMESPACE;
-    const char *main_cm = opts && opts->config_map_name && opts->config_map_name[0]
-                              ? opts->config_map_name : KUBE_DEFAULT_MAIN_CONFIGMAP;
-    bool limited = opts && opts->limited_mode;
-    char **va_ns = NULL, **tracked = NULL;
-    size_t va_ns_count = 0, tracked_count = 0, vas_before = snap->vas_count;
-    char path[1024];
-    bool found;
-    int rc = -1;
-
-    if ((watch && !path_safe_name(watch)) || !path_safe_name(system_ns) ||
-        !path_safe_name(main_cm)) {
-        wva_error_set(err, "invalid namespace or ConfigMap name (watch namespace \"%s\", "
-                      "system namespace \"%s\", ConfigMap \"%s\")",
-                      watch ? watch : "", system_ns, main_cm);
-        return -1;
-    }
-
-    /* Namespaces: with a watch namespace only that one, and a namespaced
-     * role may not allow reading it: tolerated (it is never excluded). */
-    if (watch) {
-        snprintf(path, sizeof(path), "/api/v1/namespaces/%s", watch);
-        if (fetch_one(c, path, SNAPSHOT_NAMESPACES, 403, snap, &found, err) < 0)
-            goto out;
-        if (!found)
-            log_event(WVA_LOG_WARN, "watch namespace could not be read", "namespace", watch,
-                      NULL);
-    } else if (fetch_list(c, "/api/v1/namespaces", SNAPSHOT_NAMESPACES, snap, err) < 0) {
-        goto out;
-    }
-
-    if (watch)
-        snprintf(path, sizeof(path), "/apis/llmd.ai/v1alpha1/namespaces/%s/variantautoscalings",
-                 watch);
-    else
-        snprintf(path, sizeof(path), "/apis/llmd.ai/v1alpha1/variantautoscalings");
-    if (fetch_list(c, path, SNAPSHOT_VAS, snap, err) < 0)
-        goto out;
-
-    /* Namespaces that have VAs, sorted (deterministic request order). */
-    for (size_t i = vas_before; i < snap->vas_count; i++) {
-        const char *ns = snap->vas[i].namespace_name;
-        if (ns && path_safe_name(ns) && !str_in(ns, va_ns, va_ns_count)) {
-            va_ns = wva_xrealloc(va_ns, (va_ns_count + 1) * sizeof(char *));
-            va_ns[va_ns_count++] = wva_xstrdup(ns);
-        }
-    }
-    if (va_ns_count)
-        qsort(va_ns, va_ns_count, sizeof(char *), cmp_str);
-
-    for (size_t i = 0; i < va_ns_count; i++) {
-        snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/%s/deployments", va_ns[i]);
-        if (fetch_list(c, path, SNAPSHOT_DEPLOYMENTS, snap, err) < 0)
-            goto out;
-        if (!limited) {
-            snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", va_ns[i]);
-            if (fetch_list(c, path, SNAPSHOT_PODS, snap, err) < 0)
-                goto out;
-        }
-    }
-    /* GPU accounting needs the pods WVA does not manage as well. */
-    if (limited && fetch_list(c, "/api/v1/pods", SNAPSHOT_PODS, snap, err) < 0)
-        goto out;
-
-    /* Tracked namespaces (SPEC section 5). */
-    struct wva_filter_params fp = { .watch_namespace = watch };
-    for (size_t i = 0; i < va_ns_count; i++) {
-        if (!filter_namespace_excluded(snap, &fp, va_ns[i])) {
-            tracked = wva_xrealloc(tracked, (tracked_count + 1) * sizeof(char *));
-            tracked[tracked_count++] = wva_xstrdup(va_ns[i]);
-        }
-    }
-    for (size_t i = 0; i < snap->namespaces_count; i++) {
-        const struct wva_namespace *ns = &snap->namespaces[i];
-        if (!ns->name || !path_safe_name(ns->name) || str_in(ns->name, tracked, tracked_count) ||
-            (watch && strcmp(watch, ns->name) != 0) ||
-            !label_true(&ns->labels, WVA_LABEL_CONFIG_ENABLED) ||
-            filter_namespace_excluded(snap, &fp, ns->name))
-            continue;
-        tracked = wva_xrealloc(tracked, (tracked_count + 1) * sizeof(char *));
-        tracked[tracked_count++] = wva_xstrdup(ns->name);
-    }
-    if (tracked_count)
-        qsort(tracked, tracked_count, sizeof(char *), cmp_str);
-
-    if (fetch_configmaps(c, system_ns, true, main_cm, opts, snap, err) < 0)
-        goto out;
-    for (size_t i = 0; i < tracked_count; i++) {
-        if (strcmp(tracked[i], system_ns) == 0)
-            continue;               /* already read as the global ones */
-        if (fetch_configmaps(c, tracked[i], false, main_cm, opts, snap, err) < 0)
-            goto out;
-    }
-
-    if (limited) {
-        if (fetch_list(c, "/api/v1/nodes", SNAPSHOT_NODES, snap, err) < 0)
-            goto out;
-        snap->has_nodes = true;
-    }
-
-    if (!snap->captured_at) {
-        char ts[32];
-        snap->captured_at_epoch = (double)time(NULL);
-        values_format_rfc3339(snap->captured_at_epoch, ts, sizeof(ts));
-        snap->captured_at = wva_xstrdup(ts);
-    }
-    snapshot_finish(snap);
-    rc = 0;
-out:
-    for (size_t i = 0; i < va_ns_count; i++)
-        free(va_ns[i]);
-    free(va_ns);
-    for (size_t i = 0; i < tracked_count; i++)
-        free(tracked[i]);
-    free(tracked);
-    return rc;
-}
-
-int kube_get_configmap_data(struct kube_client *c, const char *ns, const char *name,
-                            struct wva_kvlist *data, struct kube_status *status,
-                            struct wva_error *err)
-{
-    struct wva_strbuf path = WVA_STRBUF_INIT;
-    json_object *cm = NULL, *values;
-    char *ns_escaped = http_escape(ns), *name_escaped = http_escape(name);
-    int rc;
-
-    wva_strbuf_addf(&path, "/api/v1/namespaces/%s/configmaps/%s", ns_escaped, name_escaped);
-    rc = kube_get(c, wva_strbuf_str(&path), &cm, status, err);
-    if (rc == 0 && json_object_object_get_ex(cm, "data", &values) &&
-        json_object_is_type(values, json_type_object)) {
-        json_object_object_foreach(values, key, value) {
-            if (json_object_is_type(value, json_type_string))
-                wva_kvlist_set(data, key, json_object_get_string(value));
-        }
-    }
-    json_object_put(cm);
-    free(ns_escaped);
-    free(name_escaped);
-    wva_strbuf_release(&path);
     return rc;
 }

@@ -15,13 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "wva/http.h"
 #include "wva/kubeconfig.h"
+#include "wva/secret.h"
 #include "wva/strbuf.h"
 #include "wva/values.h"
 #include "wva/yaml_doc.h"
 
-#define KUBE_TOKEN_MAX_BYTES (64u * 1024u)
 #define KUBE_NAMESPACE_MAX_BYTES 253u
 
 void kube_config_free(struct kube_config *cfg)
@@ -37,73 +36,10 @@ void kube_config_free(struct kube_config *cfg)
     free(cfg->client_cert_file);
     free(cfg->client_cert_data);
     free(cfg->client_key_file);
-    http_secret_free(cfg->client_key_data);
+    wva_secret_free(cfg->client_key_data);
     free(cfg->server_name);
-    http_secret_free(cfg->token);
+    wva_secret_free(cfg->token);
     memset(cfg, 0, sizeof(*cfg));
-}
-
-/* Read a whole (small) file into a NUL-terminated buffer.  Files larger than
- * max are refused: they cannot be what we expect. */
-static char *read_small_file(const char *what, const char *path, size_t max, size_t *len_out,
-                             struct wva_error *err)
-{
-    struct wva_strbuf sb = WVA_STRBUF_INIT;
-    char chunk[8192];
-    ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0) {
-        wva_error_set(err, "%s %s: %s", what, path, strerror(errno));
-        return NULL;
-    }
-    while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            wva_error_set(err, "%s %s: %s", what, path, strerror(errno));
-            goto fail;
-        }
-        if (sb.len + (size_t)n > max) {
-            wva_error_set(err, "%s %s is larger than %zu bytes", what, path, max);
-            goto fail;
-        }
-        wva_strbuf_add(&sb, chunk, (size_t)n);
-    }
-    close(fd);
-    if (len_out)
-        *len_out = sb.len;
-    return wva_strbuf_detach(&sb);
-fail:
-    close(fd);
-    /* May hold a token: overwrite before release. */
-    if (sb.buf)
-        memset(sb.buf, 0, sb.cap);
-    wva_strbuf_release(&sb);
-    return NULL;
-}
-
-/* Tokens are files written by tools: drop surrounding whitespace. */
-static char *read_token_file(const char *what, const char *path, struct wva_error *err)
-{
-    char *tok = read_small_file(what, path, KUBE_TOKEN_MAX_BYTES, NULL, err);
-    size_t start = 0, end;
-
-    if (!tok)
-        return NULL;
-    end = strlen(tok);
-    while (end > 0 && strchr(" \t\r\n", tok[end - 1]))
-        end--;
-    while (start < end && strchr(" \t\r\n", tok[start]))
-        start++;
-    memmove(tok, tok + start, end - start);
-    tok[end - start] = '\0';
-    if (!tok[0]) {
-        wva_error_set(err, "%s %s is empty", what, path);
-        free(tok);
-        return NULL;
-    }
-    return tok;
 }
 
 /* Standard base64 (RFC 4648), as kubeconfig *-data fields use.  Whitespace
@@ -202,7 +138,8 @@ static int get_string(const struct kc *kc, const struct yaml_node *map, const ch
     if (!v || yaml_node_kind(v) == YAML_NODE_NULL)
         return 0;
     if (yaml_node_kind(v) != YAML_NODE_SCALAR) {
-        wva_error_set(kc->err, "kubeconfig %s: %s: %s must be a string", kc->path, where, key);
+        wva_error_setk(kc->err, WVA_ERR_CONFIG,
+                       "kubeconfig %s: %s: %s must be a string", kc->path, where, key);
         return -1;
     }
     *out = yaml_node_scalar(v);
@@ -224,7 +161,8 @@ static int find_named(const struct kc *kc, const struct yaml_node *root, const c
 
     *out = NULL;
     if (list && yaml_node_kind(list) != YAML_NODE_SEQ && yaml_node_kind(list) != YAML_NODE_NULL) {
-        wva_error_set(kc->err, "kubeconfig %s: %s must be a list", kc->path, list_key);
+        wva_error_setk(kc->err, WVA_ERR_CONFIG,
+                       "kubeconfig %s: %s must be a list", kc->path, list_key);
         return -1;
     }
     n = list ? yaml_node_size(list) : 0;
@@ -238,19 +176,22 @@ static int find_named(const struct kc *kc, const struct yaml_node *root, const c
         const struct yaml_node *inner = yaml_node_get(item, inner_key);
         if (inner && yaml_node_kind(inner) != YAML_NODE_MAP &&
             yaml_node_kind(inner) != YAML_NODE_NULL) {
-            wva_error_set(kc->err, "kubeconfig %s: %s \"%s\": %s must be a map", kc->path,
-                          inner_key, name, inner_key);
+            wva_error_setk(kc->err, WVA_ERR_CONFIG,
+                           "kubeconfig %s: %s \"%s\": %s must be a map", kc->path,
+                           inner_key, name, inner_key);
             return -1;
         }
         *out = inner && yaml_node_kind(inner) == YAML_NODE_MAP ? inner : NULL;
         return 0;
     }
     if (of_context)
-        wva_error_set(kc->err, "kubeconfig %s: %s \"%s\" (of context \"%s\") not found",
-                      kc->path, inner_key, name, of_context);
+        wva_error_setk(kc->err, WVA_ERR_CONFIG,
+                       "kubeconfig %s: %s \"%s\" (of context \"%s\") not found",
+                       kc->path, inner_key, name, of_context);
     else
-        wva_error_set(kc->err, "kubeconfig %s: %s \"%s\" not found", kc->path, inner_key,
-                      name);
+        wva_error_setk(kc->err, WVA_ERR_CONFIG,
+                       "kubeconfig %s: %s \"%s\" not found", kc->path, inner_key,
+                       name);
     return -1;
 }
 
@@ -272,9 +213,10 @@ static int get_file_or_data(const struct kc *kc, const struct yaml_node *map, co
         if (!decoded || len == 0 || strlen(decoded) != len) {
             /* A PEM never holds NUL bytes; reject rather than truncate. */
             if (decoded)
-                http_secret_free(decoded);
-            wva_error_set(kc->err, "kubeconfig %s: %s: %s is not valid base64-encoded PEM",
-                          kc->path, where, data_key);
+                wva_secret_free(decoded);
+            wva_error_setk(kc->err, WVA_ERR_CONFIG,
+                           "kubeconfig %s: %s: %s is not valid base64-encoded PEM",
+                           kc->path, where, data_key);
             return -1;
         }
         *data_out = decoded;
@@ -299,7 +241,7 @@ static int read_cluster(const struct kc *kc, const struct yaml_node *root, const
         get_string(kc, cluster, where, "tls-server-name", &server_name) < 0)
         return -1;
     if (!server) {
-        wva_error_set(kc->err, "kubeconfig %s: %s has no server", kc->path, where);
+        wva_error_setk(kc->err, WVA_ERR_CONFIG, "kubeconfig %s: %s has no server", kc->path, where);
         return -1;
     }
     /* A host must follow the scheme: "https://" alone would lose its
@@ -308,8 +250,9 @@ static int read_cluster(const struct kc *kc, const struct yaml_node *root, const
                     : strncmp(server, "http://", 7) == 0 ? 7
                                                          : 0;
     if (!scheme || server[scheme] == '\0' || server[scheme] == '/') {
-        wva_error_set(kc->err, "kubeconfig %s: %s: server \"%s\" is not an http(s) URL",
-                      kc->path, where, server);
+        wva_error_setk(kc->err, WVA_ERR_CONFIG,
+                       "kubeconfig %s: %s: server \"%s\" is not an http(s) URL",
+                       kc->path, where, server);
         return -1;
     }
     cfg->server = wva_xstrdup(server);
@@ -319,7 +262,7 @@ static int read_cluster(const struct kc *kc, const struct yaml_node *root, const
     if (insecure) {
         struct wva_error berr;
         if (values_parse_bool(insecure, &cfg->insecure_skip_verify, &berr) < 0) {
-            wva_error_set(kc->err,
+            wva_error_setk(kc->err, WVA_ERR_CONFIG,
                           "kubeconfig %s: %s: insecure-skip-tls-verify \"%s\" is not a boolean",
                           kc->path, where, insecure);
             return -1;
@@ -346,7 +289,7 @@ static int refuse_plugin(const struct kc *kc, const struct yaml_node *user, cons
         get_string(kc, plugin, where, name_key, &name) < 0)
         return -1;
     snprintf(desc, sizeof(desc), what, name ? name : "?");
-    wva_error_set(kc->err,
+    wva_error_setk(kc->err, WVA_ERR_CONFIG,
                   "kubeconfig %s: %s uses %s; give the user a token, tokenFile or client "
                   "certificate instead (e.g. a ServiceAccount token)",
                   kc->path, where, desc);
@@ -372,7 +315,7 @@ static int read_user(const struct kc *kc, const struct yaml_node *root, const ch
     if (get_string(kc, user, where, "username", &username) < 0)
         return -1;
     if (username) {
-        wva_error_set(kc->err,
+        wva_error_setk(kc->err, WVA_ERR_CONFIG,
                       "kubeconfig %s: %s uses username/password (basic) authentication, which "
                       "wva-optimizer does not support; use a token or client certificate",
                       kc->path, where);
@@ -385,7 +328,7 @@ static int read_user(const struct kc *kc, const struct yaml_node *root, const ch
         return -1;
     if ((cfg->client_cert_file || cfg->client_cert_data) !=
         (cfg->client_key_file || cfg->client_key_data)) {
-        wva_error_set(kc->err,
+        wva_error_setk(kc->err, WVA_ERR_CONFIG,
                       "kubeconfig %s: %s has a client certificate without a key or a key "
                       "without a certificate", kc->path, where);
         return -1;
@@ -399,7 +342,7 @@ static int read_user(const struct kc *kc, const struct yaml_node *root, const ch
         char *path = resolve_path(kc->dir, token_file);
         char what[400];
         snprintf(what, sizeof(what), "kubeconfig %s: %s: tokenFile", kc->path, where);
-        cfg->token = read_token_file(what, path, kc->err);
+        cfg->token = wva_secret_read_token(what, path, kc->err);
         free(path);
         if (!cfg->token)
             return -1;
@@ -414,7 +357,7 @@ static int parse_kubeconfig(const struct kc *kc, const struct yaml_node *root, c
     const char *current, *cluster_name, *user_name, *ns;
 
     if (yaml_node_kind(root) != YAML_NODE_MAP) {
-        wva_error_set(kc->err, "kubeconfig %s: not a YAML map", kc->path);
+        wva_error_setk(kc->err, WVA_ERR_CONFIG, "kubeconfig %s: not a YAML map", kc->path);
         return -1;
     }
     if (context && context[0]) {
@@ -423,8 +366,8 @@ static int parse_kubeconfig(const struct kc *kc, const struct yaml_node *root, c
         if (get_string(kc, root, "top level", "current-context", &current) < 0)
             return -1;
         if (!current) {
-            wva_error_set(kc->err, "kubeconfig %s: no current-context is set "
-                          "(kubectl config use-context NAME)", kc->path);
+            wva_error_setk(kc->err, WVA_ERR_CONFIG, "kubeconfig %s: no current-context is set "
+                           "(kubectl config use-context NAME)", kc->path);
             return -1;
         }
     }
@@ -438,8 +381,9 @@ static int parse_kubeconfig(const struct kc *kc, const struct yaml_node *root, c
         get_string(kc, ctx, where, "namespace", &ns) < 0)
         return -1;
     if (!cluster_name) {
-        wva_error_set(kc->err, "kubeconfig %s: context \"%s\" names no cluster", kc->path,
-                      current);
+        wva_error_setk(kc->err, WVA_ERR_CONFIG,
+                       "kubeconfig %s: context \"%s\" names no cluster", kc->path,
+                       current);
         return -1;
     }
     cfg->namespace_name = wva_xstrdup(ns ? ns : "default");
@@ -460,12 +404,14 @@ int kube_config_load_file(const char *path, const char *context, struct kube_con
     int rc = -1;
 
     memset(cfg, 0, sizeof(*cfg));
-    text = read_small_file("kubeconfig", path, YAML_DOC_MAX_BYTES, &len, err);
+    text = wva_secret_read_file("kubeconfig", path, YAML_DOC_MAX_BYTES, &len, err);
     if (!text)
         goto out;
     root = yaml_doc_parse(text, len, err);
     if (!root) {
         wva_error_prefix(err, "kubeconfig %s: ", path);
+        if (err)
+            err->kind = WVA_ERR_CONFIG;     /* the YAML reader does not classify */
         goto out;
     }
     dir = dir_of(path);
@@ -480,7 +426,7 @@ out:
     yaml_doc_free(root);
     /* The text may hold a token or key. */
     if (text) {
-        memset(text, 0, len);
+        wva_secret_wipe(text, len);
         free(text);
     }
     free(dir);
@@ -499,13 +445,14 @@ int kube_config_in_cluster(const char *sa_dir, struct kube_config *cfg, struct w
     if (!sa_dir)
         sa_dir = KUBE_SA_DIR_DEFAULT;
     if (!host || !host[0] || !port || !port[0]) {
-        wva_error_set(err, "in-cluster config: KUBERNETES_SERVICE_HOST and "
-                      "KUBERNETES_SERVICE_PORT must both be set");
+        wva_error_setk(err, WVA_ERR_CONFIG, "in-cluster config: KUBERNETES_SERVICE_HOST and "
+                       "KUBERNETES_SERVICE_PORT must both be set");
         goto out;
     }
     if (strspn(port, "0123456789") != strlen(port) || strlen(port) > 5) {
-        wva_error_set(err, "in-cluster config: KUBERNETES_SERVICE_PORT \"%s\" is not a port",
-                      port);
+        wva_error_setk(err, WVA_ERR_CONFIG,
+                       "in-cluster config: KUBERNETES_SERVICE_PORT \"%s\" is not a port",
+                       port);
         goto out;
     }
     /* An IPv6 service address needs brackets in a URL. */
@@ -516,16 +463,16 @@ int kube_config_in_cluster(const char *sa_dir, struct kube_config *cfg, struct w
     cfg->server = wva_strbuf_detach(&sb);
 
     wva_strbuf_addf(&sb, "%s/token", sa_dir);
-    cfg->token = read_token_file("in-cluster config: service-account token",
-                                 wva_strbuf_str(&sb), err);
+    cfg->token = wva_secret_read_token("in-cluster config: service-account token",
+                                       wva_strbuf_str(&sb), err);
     wva_strbuf_reset(&sb);
     if (!cfg->token)
         goto out;
 
     wva_strbuf_addf(&sb, "%s/ca.crt", sa_dir);
     if (access(wva_strbuf_str(&sb), R_OK) != 0) {
-        wva_error_set(err, "in-cluster config: service-account CA %s: %s",
-                      wva_strbuf_str(&sb), strerror(errno));
+        wva_error_setk(err, WVA_ERR_CONFIG, "in-cluster config: service-account CA %s: %s",
+                       wva_strbuf_str(&sb), strerror(errno));
         goto out;
     }
     cfg->ca_file = wva_strbuf_detach(&sb);
@@ -533,13 +480,14 @@ int kube_config_in_cluster(const char *sa_dir, struct kube_config *cfg, struct w
     /* The namespace file is optional (older clusters); "default" then. */
     wva_strbuf_addf(&sb, "%s/namespace", sa_dir);
     if (access(wva_strbuf_str(&sb), F_OK) == 0) {
-        ns = read_token_file("in-cluster config: service-account namespace",
-                             wva_strbuf_str(&sb), err);
+        ns = wva_secret_read_token("in-cluster config: service-account namespace",
+                                   wva_strbuf_str(&sb), err);
         if (!ns)
             goto out;
         if (strlen(ns) > KUBE_NAMESPACE_MAX_BYTES) {
-            wva_error_set(err, "in-cluster config: namespace file %s holds no namespace name",
-                          wva_strbuf_str(&sb));
+            wva_error_setk(err, WVA_ERR_CONFIG,
+                           "in-cluster config: namespace file %s holds no namespace name",
+                           wva_strbuf_str(&sb));
             goto out;
         }
     }
@@ -595,8 +543,9 @@ int kube_config_load(const char *explicit_path, const char *sa_dir, struct kube_
         wva_strbuf_release(&sb);
     }
     memset(cfg, 0, sizeof(*cfg));
-    wva_error_set(err, "no Kubernetes configuration found: no --kubeconfig, KUBECONFIG unset, "
-                  "not running in a cluster (KUBERNETES_SERVICE_HOST unset) and no "
-                  "$HOME/.kube/config");
+    wva_error_setk(err, WVA_ERR_CONFIG,
+                   "no Kubernetes configuration found: no --kubeconfig, KUBECONFIG unset, "
+                   "not running in a cluster (KUBERNETES_SERVICE_HOST unset) and no "
+                   "$HOME/.kube/config");
     return -1;
 }

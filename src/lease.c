@@ -257,12 +257,13 @@ int lease_acquire(struct kube_client *kc, const struct lease_options *opts, stru
     if (out)
         memset(out, 0, sizeof(*out));
     if (!kc || !opts || !out || !opts->system_namespace || !opts->system_namespace[0]) {
-        wva_error_set(err, "lease: missing %s", !kc ? "client" : !opts ? "options"
-                                                : !out ? "output" : "namespace");
+        wva_error_setk(err, WVA_ERR_INTERNAL, "lease: missing %s",
+                       !kc ? "client" : !opts ? "options" : !out ? "output" : "namespace");
         return LEASE_ERROR;
     }
     if (opts->honour_interval && !(opts->interval_seconds > 0)) {
-        wva_error_set(err, "lease: interval %g s must be > 0", opts->interval_seconds);
+        wva_error_setk(err, WVA_ERR_INTERNAL, "lease: interval %g s must be > 0",
+                       opts->interval_seconds);
         return LEASE_ERROR;
     }
     now = clock_now(opts->now);
@@ -345,7 +346,7 @@ int lease_release(struct kube_client *kc, struct lease *l, bool completed, doubl
     int rc = -1;
 
     if (!kc || !l || !l->held || !l->object) {
-        wva_error_set(err, "lease: release of a lease that is not held");
+        wva_error_setk(err, WVA_ERR_INTERNAL, "lease: release of a lease that is not held");
         return -1;
     }
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -384,9 +385,9 @@ int lease_release(struct kube_client *kc, struct lease *l, bool completed, doubl
             break;
         read_state(fresh, &s);
         if (!s.holder || strcmp(s.holder, l->identity) != 0) {
-            wva_error_set(err, "the lease was taken over by %s (ours had expired); "
-                          "the last completed run is not recorded",
-                          s.holder && s.holder[0] ? s.holder : "another run");
+            wva_error_setk(err, WVA_ERR_CONFLICT, "the lease was taken over by %s (ours had "
+                           "expired); the last completed run is not recorded",
+                           s.holder && s.holder[0] ? s.holder : "another run");
             json_object_put(fresh);
             break;
         }

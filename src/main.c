@@ -1,8 +1,10 @@
-/* main.c - the wva-optimizer command: parse settings, run the pipeline,
- * print the plan, choose the exit code (SPEC section 2).
+/* main.c - the wva-optimizer command: parse settings, run the command,
+ * choose the exit code (SPEC section 2).
  *
- * The only place that prints errors and decides exit codes; every module
- * below returns errors as values.
+ * Every command returns 0 or an error value whose kind says how it
+ * failed; the exit code is chosen here, from that kind, with
+ * wva_exit_code_of() (exit_codes.h), the one mapping.  Modules below
+ * return errors as values; the commands log what happened as it happens.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,75 +14,48 @@
 #endif
 
 #include "config.h"
-#include "wva/exit_codes.h"
 #include "wva/doctor.h"
 #include "wva/engine.h"
+#include "wva/exit_codes.h"
 #include "wva/history.h"
 #include "wva/live.h"
 #include "wva/log.h"
 #include "wva/plan.h"
+#include "wva/session.h"
 #include "wva/settings.h"
 #include "wva/snapshot.h"
 #include "wva/values.h"
 
-
-/* The main ConfigMap inside a snapshot, once the bootstrap settings say
- * where it lives. */
-static const struct wva_kvlist *main_configmap(const struct wva_snapshot *snap,
-                                               const struct wva_settings *s)
+/* Replay a snapshot (--from-file): the plan on stdout, the run recorded
+ * with --history.  0, or -1 with err (logged). */
+static int run_replay(struct wva_settings *s, struct wva_error *err)
 {
-    const struct wva_configmap *cm =
-        snapshot_find_configmap(snap, s->system_namespace, s->config_map_name);
-
-    return cm ? &cm->data : NULL;
-}
-
-static void print_plan(const struct wva_plan *plan, const struct wva_settings *s)
-{
-    char *text = s->output == WVA_OUTPUT_JSON ? plan_render_json(plan) : plan_render_table(plan);
-
-    fputs(text, stdout);
-    if (text[0] && text[strlen(text) - 1] != '\n')
-        fputc('\n', stdout);
-    free(text);
-}
-
-static int run_replay(struct wva_settings *s)
-{
-    struct wva_snapshot *snap = NULL;
+    struct wva_session ss = {0};
     struct wva_plan *plan = NULL;
-    struct wva_error err = {0};
     struct engine_timings t = {0};
     struct engine_history hook;
     struct history *history = NULL;
     double start = engine_now(), parsed, started = values_epoch_now();
-    int rc = EXIT_USAGE;
+    char *text;
+    int rc = -1;
 
-    if (snapshot_load_file(s->from_file, &snap, &err) != 0) {
-        log_event(WVA_LOG_ERROR, "cannot load snapshot", "file", s->from_file, "error", err.msg,
-                  NULL);
+    if (session_open_replay(&ss, s, SESSION_RECORDS, err) != 0) {
+        log_event(WVA_LOG_ERROR, "cannot replay the snapshot", "file", s->from_file, "error",
+                  err->msg, NULL);
         goto out;
     }
     parsed = engine_now();
-    if (settings_resolve_bootstrap(s, NULL, &snap->settings, &err) != 0 ||
-        settings_resolve(s, NULL, &snap->settings, main_configmap(snap, s), &err) != 0) {
-        log_event(WVA_LOG_ERROR, "invalid configuration", "error", err.msg, NULL);
-        goto out;
-    }
-    if (s->history && history_check_dsn(s->history, &err) != 0) {
-        log_event(WVA_LOG_ERROR, "invalid configuration", "error", err.msg, NULL);
-        goto out;
-    }
     history = history_open_for_run(s->history);
-    history_engine_hook(history, snap->captured_at_epoch, &hook);
-    plan = engine_plan(snap, s, s->dry_run ? "dry-run" : "replay", &hook, &t, &err);
+    history_engine_hook(history, ss.snap->captured_at_epoch, &hook);
+    plan = engine_plan(ss.snap, s, s->dry_run ? "dry-run" : "replay", &hook, &t, err);
     if (!plan) {
-        log_event(WVA_LOG_ERROR, "optimization failed", "error", err.msg, NULL);
-        rc = EXIT_RUNTIME;
+        log_event(WVA_LOG_ERROR, "optimization failed", "error", err->msg, NULL);
         goto out;
     }
     double before_print = engine_now();
-    print_plan(plan, s);
+    text = plan_render(plan, s->output == WVA_OUTPUT_JSON);
+    fputs(text, stdout);
+    free(text);
     if (s->timings) {
         double objective = plan->solver_objective, bound = plan->solver_lp_bound;
         size_t analyzed = 0;
@@ -93,12 +68,12 @@ static int run_replay(struct wva_settings *s)
                 t.plan + (engine_now() - before_print), engine_now() - start, bound, objective,
                 plan->models_count, analyzed);
     }
-    rc = EXIT_OK;
-    history_record_or_log(history, snap, plan, NULL, started, values_epoch_now(), rc);
+    rc = 0;
+    history_record_or_log(history, ss.snap, plan, NULL, started, values_epoch_now(), EXIT_OK);
 out:
     history_close(history);
     plan_free(plan);
-    snapshot_free(snap);
+    session_close(&ss);
     return rc;
 }
 
@@ -106,7 +81,7 @@ int main(int argc, char **argv)
 {
     struct wva_settings s;
     struct wva_error err = {0};
-    int rc = EXIT_USAGE;
+    int rc = -1;
 
 #ifdef __linux__
     /* Tokens and private keys live in this process's memory: a crash must
@@ -116,38 +91,35 @@ int main(int argc, char **argv)
     if (settings_parse_args(argc, argv, &s, &err) != 0) {
         fprintf(stderr, "wva-optimizer: %s\nTry 'wva-optimizer --help'.\n", err.msg);
         settings_free(&s);
-        return EXIT_USAGE;
+        return wva_exit_code_for(WVA_ERR_USAGE);
     }
     log_configure(s.log_format == WVA_LOG_JSON, s.verbosity);
     switch (s.command) {
     case WVA_CMD_HELP:
         fputs(settings_usage(), stdout);
-        rc = EXIT_OK;
+        rc = 0;
         break;
     case WVA_CMD_VERSION:
         printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
-        rc = EXIT_OK;
+        rc = 0;
         break;
     case WVA_CMD_RUN:
-        if (s.from_file) {
-            rc = run_replay(&s);
-            break;
-        }
-        rc = live_run(&s);
+        rc = s.from_file ? run_replay(&s, &err) : live_run(&s, &err);
         break;
     case WVA_CMD_HISTORY:
-        if (settings_resolve_bootstrap(&s, settings_getenv, NULL, &err) != 0 ||
-            settings_resolve(&s, settings_getenv, NULL, NULL, &err) != 0) {
+        if (session_resolve_environment(&s, &err) != 0) {
             log_event(WVA_LOG_ERROR, "invalid configuration", "error", err.msg, NULL);
-            rc = EXIT_USAGE;
+            rc = -1;
             break;
         }
+        /* history_command() still returns its exit code itself. */
         rc = history_command(&s);
-        break;
+        settings_free(&s);
+        return rc;
     case WVA_CMD_DOCTOR:
-        rc = doctor_main(&s);
+        rc = doctor_command(&s, &err);
         break;
     }
     settings_free(&s);
-    return rc;
+    return wva_exit_code_of(rc, &err);
 }

@@ -159,6 +159,18 @@ char *plan_render_table(const struct wva_plan *plan)
     return wva_strbuf_detach(&sb);
 }
 
+char *plan_render(const struct wva_plan *plan, bool json)
+{
+    char *text = json ? plan_render_json(plan) : plan_render_table(plan);
+    size_t len = strlen(text);
+
+    if (len == 0 || text[len - 1] != '\n') {
+        text = wva_xrealloc(text, len + 2);
+        memcpy(text + len, "\n", 2);
+    }
+    return text;
+}
+
 void plan_free(struct wva_plan *plan)
 {
     if (!plan)

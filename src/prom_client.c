@@ -1,12 +1,12 @@
-/* prom_client.c - Prometheus instant queries for live runs (SPEC section 6).
+/* prom_client.c - Prometheus instant queries (see
+ * include/wva/prom_client.h).
  *
- * Builds the fixed PromQL of one run, sends each as POST /api/v1/query
- * (form body, so long queries never hit URL-length limits in proxies)
- * through the shared HTTP helper, and turns the response envelope into
- * struct wva_series.  It knows the Prometheus HTTP API and which vLLM and
- * gateway series the engine wants; it knows nothing of variants, pods or
- * thresholds, and never talks HTTP itself (timeouts, TLS and retries are
- * the HTTP helper's).
+ * Sends a query as POST /api/v1/query (form body, so long queries never hit
+ * URL-length limits in proxies) through the shared HTTP helper, and turns
+ * the response envelope into struct wva_series.  It knows the Prometheus
+ * HTTP API and PromQL syntax; which series a run wants is collect.c's
+ * business, and it knows nothing of variants, pods or thresholds.  It never
+ * talks HTTP itself (timeouts, TLS and retries are the HTTP helper's).
  */
 #include "config.h"
 
@@ -25,11 +25,10 @@
 #include "wva/http.h"
 #include "wva/log.h"
 #include "wva/prom_client.h"
+#include "wva/secret.h"
 #include "wva/strbuf.h"
 #include "wva/values.h"
 
-#define PROM_METRIC_NAME_MAX 256
-#define PROM_TOKEN_FILE_MAX (64u * 1024u)
 /* Prometheus envelopes are shallow; a deep document is not one of them. */
 #define PROM_JSON_DEPTH 32
 /* Prometheus' own error texts are short; a longer one is someone else's. */
@@ -107,84 +106,6 @@ void prom_format_range(double seconds, char *buf, size_t size)
         snprintf(buf, size, "%lldms", ms);
 }
 
-/* HEAD METRIC{NSMATCH}TAIL: every query of a run has this shape. */
-static char *scoped_query(const char *head, const char *metric, const char *tail,
-                          const char *watch_ns)
-{
-    struct wva_strbuf sb = WVA_STRBUF_INIT;
-    char *ns = prom_namespace_matcher(watch_ns);
-
-    wva_strbuf_addf(&sb, "%s%s{%s}%s", head, metric, ns, tail);
-    free(ns);
-    return wva_strbuf_detach(&sb);
-}
-
-/* Peak of a per-pod gauge over the last minute. */
-static char *peak_over_minute(const char *metric, const char *watch_ns)
-{
-    struct wva_strbuf sb = WVA_STRBUF_INIT;
-    char *ns = prom_namespace_matcher(watch_ns);
-
-    /* "and on (...) METRIC" keeps only series that are still fresh: a pod
-     * that stopped reporting (Prometheus marks its series stale) must be
-     * unknown, not counted with its last minute's peak. */
-    wva_strbuf_addf(&sb,
-                    "max by (namespace, pod, model_name) (max_over_time(%s{%s}[1m]) "
-                    "and on (namespace, pod, model_name) %s{%s})",
-                    metric, ns, metric, ns);
-    free(ns);
-    return wva_strbuf_detach(&sb);
-}
-
-char *prom_query_kv_cache_usage(const char *watch_ns)
-{
-    return peak_over_minute("vllm:kv_cache_usage_perc", watch_ns);
-}
-
-char *prom_query_gpu_cache_usage(const char *watch_ns)
-{
-    return peak_over_minute("vllm:gpu_cache_usage_perc", watch_ns);
-}
-
-char *prom_query_queue_length(const char *watch_ns)
-{
-    return peak_over_minute("vllm:num_requests_waiting", watch_ns);
-}
-
-char *prom_query_cache_config(const char *watch_ns)
-{
-    return scoped_query("max by (namespace, pod, model_name, num_gpu_blocks, block_size) (",
-                        "vllm:cache_config_info", ")", watch_ns);
-}
-
-char *prom_query_request_count(const char *watch_ns, double retention_seconds)
-{
-    char range[32], tail[48];
-
-    prom_format_range(retention_seconds, range, sizeof(range));
-    snprintf(tail, sizeof(tail), "[%s]))", range);
-    return scoped_query("sum by (namespace, model_name) (increase(",
-                        "vllm:request_success_total", tail, watch_ns);
-}
-
-char *prom_query_gateway_queue(const char *watch_ns)
-{
-    return scoped_query("sum by (namespace, target_model_name) (",
-                        "inference_extension_flow_control_queue_size", ")", watch_ns);
-}
-
-char *prom_query_custom(const char *watch_ns, const char *metric, struct wva_error *err)
-{
-    /* The filter validated spec.metrics already; a name that reaches here
-     * unchecked would be PromQL injection, so check again. */
-    if (!prom_is_metric_name(metric)) {
-        wva_error_set(err, "spec.metrics name \"%.*s\" is not a valid Prometheus metric name",
-                      PROM_METRIC_NAME_MAX, metric ? metric : "");
-        return NULL;
-    }
-    return peak_over_minute(metric, watch_ns);
-}
-
 /* ---- response parsing ------------------------------------------------- */
 
 void prom_series_free(struct wva_series *series)
@@ -196,24 +117,6 @@ void prom_series_free(struct wva_series *series)
     free(series->items);
     series->items = NULL;
     series->count = 0;
-}
-
-void prom_metrics_free(struct wva_metrics *metrics)
-{
-    if (!metrics)
-        return;
-    prom_series_free(&metrics->kv_cache_usage);
-    prom_series_free(&metrics->queue_length);
-    prom_series_free(&metrics->cache_config);
-    prom_series_free(&metrics->request_count);
-    prom_series_free(&metrics->gateway_queue);
-    for (size_t i = 0; i < metrics->custom_count; i++) {
-        free(metrics->custom[i].metric);
-        prom_series_free(&metrics->custom[i].series);
-    }
-    free(metrics->custom);
-    free(metrics->prometheus_error);
-    memset(metrics, 0, sizeof(*metrics));
 }
 
 /* Printable excerpt of untrusted text for a message: whitespace and
@@ -289,38 +192,43 @@ static int parse_sample(json_object *item, const char *path, size_t i,
     json_object *metric, *value, *ts, *val;
 
     if (!json_object_is_type(item, json_type_object)) {
-        wva_error_set(err, "%s[%zu]: expected an object, got %s", path, i,
-                      json_type_to_name(json_object_get_type(item)));
+        wva_error_setk(err, WVA_ERR_SERVER, "%s[%zu]: expected an object, got %s", path, i,
+                       json_type_to_name(json_object_get_type(item)));
         return -1;
     }
     if (!json_object_object_get_ex(item, "metric", &metric) ||
         !json_object_is_type(metric, json_type_object)) {
-        wva_error_set(err, "%s[%zu].metric: expected an object of labels", path, i);
+        wva_error_setk(err, WVA_ERR_SERVER,
+                       "%s[%zu].metric: expected an object of labels", path, i);
         return -1;
     }
     if (!json_object_object_get_ex(item, "value", &value) ||
         !json_object_is_type(value, json_type_array) || json_object_array_length(value) != 2) {
-        wva_error_set(err, "%s[%zu].value: expected a [timestamp, \"value\"] pair", path, i);
+        wva_error_setk(err, WVA_ERR_SERVER,
+                       "%s[%zu].value: expected a [timestamp, \"value\"] pair", path, i);
         return -1;
     }
     ts = json_object_array_get_idx(value, 0);
     val = json_object_array_get_idx(value, 1);
     if (!is_number(ts)) {
-        wva_error_set(err, "%s[%zu].value[0]: expected a timestamp number", path, i);
+        wva_error_setk(err, WVA_ERR_SERVER,
+                       "%s[%zu].value[0]: expected a timestamp number", path, i);
         return -1;
     }
     if (parse_value(val, &sample->value) < 0) {
         struct wva_strbuf sb = WVA_STRBUF_INIT;
         const char *text = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
         add_excerpt(&sb, text, strlen(text), 40);
-        wva_error_set(err, "%s[%zu].value[1]: %s is not a number", path, i, wva_strbuf_str(&sb));
+        wva_error_setk(err, WVA_ERR_SERVER,
+                       "%s[%zu].value[1]: %s is not a number", path, i, wva_strbuf_str(&sb));
         wva_strbuf_release(&sb);
         return -1;
     }
     json_object_object_foreach(metric, key, lv) {
         if (!json_object_is_type(lv, json_type_string)) {
-            wva_error_set(err, "%s[%zu].metric.%.64s: expected a string label value",
-                          path, i, key);
+            wva_error_setk(err, WVA_ERR_SERVER,
+                           "%s[%zu].metric.%.64s: expected a string label value",
+                           path, i, key);
             wva_kvlist_free(&sample->labels);
             return -1;
         }
@@ -344,8 +252,8 @@ int prom_parse_result(struct json_object *result, const char *path, struct wva_s
     size_t n, lost = 0;
 
     if (!json_object_is_type(result, json_type_array)) {
-        wva_error_set(err, "%s: expected an array, got %s", path,
-                      json_type_to_name(json_object_get_type(result)));
+        wva_error_setk(err, WVA_ERR_SERVER, "%s: expected an array, got %s", path,
+                       json_type_to_name(json_object_get_type(result)));
         return -1;
     }
     n = json_object_array_length(result);
@@ -414,8 +322,9 @@ int prom_parse_response(const char *name, long http_status, const char *body, si
     if (!max_bytes)
         max_bytes = PROM_DEFAULT_MAX_RESPONSE;
     if (len > max_bytes) {
-        wva_error_set(err, "Prometheus query %s: response of %zu bytes exceeds the %zu-byte bound",
-                      name, len, max_bytes);
+        wva_error_setk(err, WVA_ERR_SERVER,
+                       "Prometheus query %s: response of %zu bytes exceeds the %zu-byte bound",
+                       name, len, max_bytes);
         goto out;
     }
     root = len ? parse_json(body, len) : NULL;
@@ -425,9 +334,10 @@ int prom_parse_response(const char *name, long http_status, const char *body, si
         /* A proxy's HTML page, an empty 502, a JSON body that is not an
          * envelope: quote the start so the operator sees who answered. */
         add_excerpt(&sb, body ? body : "", len, PROM_BODY_EXCERPT);
-        wva_error_set(err, "Prometheus query %s: HTTP %ld with a %s body: %s", name,
-                      http_status, root ? "non-Prometheus JSON" : "non-JSON",
-                      wva_strbuf_str(&sb));
+        wva_error_setk(err, WVA_ERR_SERVER,
+                       "Prometheus query %s: HTTP %ld with a %s body: %s", name,
+                       http_status, root ? "non-Prometheus JSON" : "non-JSON",
+                       wva_strbuf_str(&sb));
         goto out;
     }
     if (strcmp(status, "error") == 0) {
@@ -439,34 +349,37 @@ int prom_parse_response(const char *name, long http_status, const char *body, si
         add_excerpt(&sb, etype, strlen(etype), 64);
         wva_strbuf_adds(&sb, ": ");
         add_excerpt(&sb, etext, strlen(etext), PROM_ERROR_TEXT_MAX);
-        wva_error_set(err, "Prometheus query %s: %s", name, wva_strbuf_str(&sb));
+        wva_error_setk(err, WVA_ERR_SERVER, "Prometheus query %s: %s", name, wva_strbuf_str(&sb));
         goto out;
     }
     if (strcmp(status, "success") != 0) {
         add_excerpt(&sb, status, strlen(status), 32);
-        wva_error_set(err, "Prometheus query %s: HTTP %ld with status \"%s\"", name,
-                      http_status, wva_strbuf_str(&sb));
+        wva_error_setk(err, WVA_ERR_SERVER,
+                       "Prometheus query %s: HTTP %ld with status \"%s\"", name,
+                       http_status, wva_strbuf_str(&sb));
         goto out;
     }
     if (http_status < 200 || http_status > 299) {
-        wva_error_set(err, "Prometheus query %s: HTTP %ld with a success envelope", name,
-                      http_status);
+        wva_error_setk(err, WVA_ERR_SERVER,
+                       "Prometheus query %s: HTTP %ld with a success envelope", name,
+                       http_status);
         goto out;
     }
     if (!json_object_object_get_ex(root, "data", &data) ||
         !json_object_is_type(data, json_type_object)) {
-        wva_error_set(err, "Prometheus query %s: data: expected an object", name);
+        wva_error_setk(err, WVA_ERR_SERVER, "Prometheus query %s: data: expected an object", name);
         goto out;
     }
     type = get_string(data, "resultType");
     if (!type || strcmp(type, "vector") != 0) {
         add_excerpt(&sb, type ? type : "", type ? strlen(type) : 0, 32);
-        wva_error_set(err, "Prometheus query %s: resultType \"%s\", expected \"vector\"",
-                      name, type ? wva_strbuf_str(&sb) : "");
+        wva_error_setk(err, WVA_ERR_SERVER,
+                       "Prometheus query %s: resultType \"%s\", expected \"vector\"",
+                       name, type ? wva_strbuf_str(&sb) : "");
         goto out;
     }
     if (!json_object_object_get_ex(data, "result", &result)) {
-        wva_error_set(err, "Prometheus query %s: data.result: missing", name);
+        wva_error_setk(err, WVA_ERR_SERVER, "Prometheus query %s: data.result: missing", name);
         goto out;
     }
     if (prom_parse_result(result, "data.result", out, dropped, err) < 0) {
@@ -475,6 +388,9 @@ int prom_parse_response(const char *name, long http_status, const char *body, si
     }
     rc = 0;
 out:
+    /* A proxy or Prometheus refusing the credentials, whatever the body. */
+    if (rc < 0 && err && (http_status == 401 || http_status == 403))
+        err->kind = WVA_ERR_FORBIDDEN;
     json_object_put(root);
     wva_strbuf_release(&sb);
     return rc;
@@ -488,20 +404,6 @@ struct prom_client {
     size_t max_response_bytes;
     struct prom_stats stats;
 };
-
-void prom_options_from_settings(const struct wva_settings *s, struct prom_options *opts)
-{
-    memset(opts, 0, sizeof(*opts));
-    opts->base_url = s->prometheus_url;
-    opts->bearer_token = s->prometheus_bearer_token;
-    opts->token_path = s->prometheus_token_path;
-    opts->ca_cert_path = s->prometheus_ca_cert_path;
-    opts->client_cert_path = s->prometheus_client_cert_path;
-    opts->client_key_path = s->prometheus_client_key_path;
-    opts->server_name = s->prometheus_server_name;
-    opts->insecure_skip_verify = s->prometheus_tls_insecure_skip_verify;
-    opts->max_retries = -1;
-}
 
 static bool nonempty(const char *s)
 {
@@ -521,57 +423,20 @@ static int check_token(char *token, const char *setting, struct wva_error *err)
     memmove(token, token + start, len - start + 1);
     len -= start;
     if (len == 0) {
-        wva_error_set(err, "%s: the bearer token is empty", setting);
+        wva_error_setk(err, WVA_ERR_CONFIG, "%s: the bearer token is empty", setting);
         return -1;
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)token[i];
         if (c <= 0x20 || c == 0x7f) {
             /* Say where, never what: the token is a secret. */
-            wva_error_set(err, "%s: the bearer token contains whitespace or a control "
-                          "character at offset %zu", setting, i);
+            wva_error_setk(err, WVA_ERR_CONFIG,
+                           "%s: the bearer token contains whitespace or a control "
+                           "character at offset %zu", setting, i);
             return -1;
         }
     }
     return 0;
-}
-
-static char *read_token_file(const char *path, struct wva_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t n;
-
-    if (!f) {
-        wva_error_set(err, "PROMETHEUS_TOKEN_PATH %s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    buf = wva_xmalloc(PROM_TOKEN_FILE_MAX + 1);
-    n = fread(buf, 1, PROM_TOKEN_FILE_MAX + 1, f);
-    if (ferror(f)) {
-        wva_error_set(err, "PROMETHEUS_TOKEN_PATH %s: cannot read: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (n > PROM_TOKEN_FILE_MAX) {
-        wva_error_set(err, "PROMETHEUS_TOKEN_PATH %s: larger than %u bytes", path,
-                      PROM_TOKEN_FILE_MAX);
-        goto fail;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    if (memchr(buf, '\0', n)) {
-        wva_error_set(err, "PROMETHEUS_TOKEN_PATH %s: the bearer token contains a NUL byte",
-                      path);
-        explicit_bzero(buf, n);
-        free(buf);
-        return NULL;
-    }
-    return buf;
-fail:
-    fclose(f);
-    explicit_bzero(buf, PROM_TOKEN_FILE_MAX + 1);
-    free(buf);
-    return NULL;
 }
 
 /* Strip trailing slashes and check the scheme; returns the query URL. */
@@ -581,8 +446,8 @@ static char *make_query_url(const char *base, struct wva_error *err)
     size_t len, scheme;
 
     if (!nonempty(base)) {
-        wva_error_set(err, "PROMETHEUS_BASE_URL: required for live runs "
-                      "(--prometheus-url or PROMETHEUS_BASE_URL)");
+        wva_error_setk(err, WVA_ERR_CONFIG, "PROMETHEUS_BASE_URL: required for live runs "
+                       "(--prometheus-url or PROMETHEUS_BASE_URL)");
         return NULL;
     }
     if (strncasecmp(base, "https://", 8) == 0)
@@ -593,8 +458,9 @@ static char *make_query_url(const char *base, struct wva_error *err)
         scheme = 0;
     if (!scheme || base[scheme] == '\0' || base[scheme] == '/' ||
         strpbrk(base, "?# \t\r\n")) {
-        wva_error_set(err, "PROMETHEUS_BASE_URL \"%.200s\": expected http(s)://host[:port][/path] "
-                      "without query, fragment or whitespace", base);
+        wva_error_setk(err, WVA_ERR_CONFIG,
+                       "PROMETHEUS_BASE_URL \"%.200s\": expected http(s)://host[:port][/path] "
+                       "without query, fragment or whitespace", base);
         return NULL;
     }
     len = strlen(base);
@@ -619,7 +485,7 @@ struct prom_client *prom_client_new(const struct prom_options *opts, struct wva_
         if (check_token(token, "PROMETHEUS_BEARER_TOKEN", err) < 0)
             goto out;
     } else if (nonempty(opts->token_path)) {
-        token = read_token_file(opts->token_path, err);
+        token = wva_secret_read_token("PROMETHEUS_TOKEN_PATH", opts->token_path, err);
         if (!token)
             goto out;
         if (check_token(token, "PROMETHEUS_TOKEN_PATH", err) < 0) {
@@ -640,11 +506,7 @@ struct prom_client *prom_client_new(const struct prom_options *opts, struct wva_
     hopts.timeout_ms = opts->timeout_ms;
     hopts.max_response_bytes = opts->max_response_bytes ? opts->max_response_bytes
                                                         : PROM_DEFAULT_MAX_RESPONSE;
-    /* The HTTP helper reads 0 as "its default" and < 0 as "none". */
-    if (opts->max_retries < 0)
-        hopts.max_retries = 0;
-    else
-        hopts.max_retries = opts->max_retries == 0 ? -1 : opts->max_retries;
+    hopts.max_retries = opts->max_retries;
 
     client = wva_xcalloc(1, sizeof(*client));
     client->http = http_client_new(&hopts, err);
@@ -665,10 +527,7 @@ struct prom_client *prom_client_new(const struct prom_options *opts, struct wva_
         log_event(WVA_LOG_WARN, "TLS certificate verification of Prometheus is disabled",
                   "setting", "PROMETHEUS_TLS_INSECURE_SKIP_VERIFY", NULL);
 out:
-    if (token) {
-        explicit_bzero(token, strlen(token));
-        free(token);
-    }
+    wva_secret_free(token);
     free(url);
     return client;
 }
@@ -701,7 +560,8 @@ int prom_query(struct prom_client *client, const char *name, const char *promql,
     memset(&resp, 0, sizeof(resp));
     client->stats.queries++;
     if (!promql || !escaped) {
-        wva_error_set(err, "Prometheus query %s: cannot URL-escape the query", name);
+        wva_error_setk(err, WVA_ERR_INTERNAL, "Prometheus query %s: cannot URL-escape the query",
+                       name);
         goto out;
     }
     wva_strbuf_adds(&body, "query=");
@@ -743,114 +603,5 @@ out:
     http_response_free(&resp);
     wva_strbuf_release(&body);
     free(escaped);
-    return rc;
-}
-
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The distinct custom metric names, sorted (deterministic snapshots), all
- * validated.  *names is malloc'd, its strings are the caller's. */
-static int distinct_custom_names(const struct prom_run_params *p, const char ***names,
-                                 size_t *count, struct wva_error *err)
-{
-    const char **v = wva_xcalloc(p->custom_metrics_count, sizeof(*v));
-    size_t n = 0;
-
-    for (size_t i = 0; i < p->custom_metrics_count; i++) {
-        if (!prom_is_metric_name(p->custom_metrics[i])) {
-            wva_error_set(err, "Prometheus query custom: spec.metrics name \"%.*s\" is not a "
-                          "valid Prometheus metric name", PROM_METRIC_NAME_MAX,
-                          p->custom_metrics[i] ? p->custom_metrics[i] : "");
-            free(v);
-            return -1;
-        }
-        v[n++] = p->custom_metrics[i];
-    }
-    if (n)
-        qsort(v, n, sizeof(*v), compare_names);
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++)
-        if (kept == 0 || strcmp(v[kept - 1], v[i]) != 0)
-            v[kept++] = v[i];
-    *names = v;
-    *count = kept;
-    return 0;
-}
-
-/* Build with one of the query builders, send, and free the PromQL. */
-static int run_query(struct prom_client *client, const char *name, char *promql,
-                     double eval_time, struct wva_series *out, struct wva_error *err)
-{
-    int rc = prom_query(client, name, promql, eval_time, out, err);
-
-    free(promql);
-    return rc;
-}
-
-int prom_fetch_metrics(struct prom_client *client, const struct prom_run_params *params,
-                       struct wva_metrics *metrics, struct wva_error *err)
-{
-    const char *ns = params->watch_namespace;
-    const double t = params->eval_time;
-    const char **names = NULL;
-    size_t names_count = 0;
-    struct wva_error e;
-    int rc = -1;
-
-    wva_error_clear(&e);
-    if (distinct_custom_names(params, &names, &names_count, &e) < 0)
-        goto out;
-
-    if (run_query(client, "kv_cache_usage", prom_query_kv_cache_usage(ns), t,
-                  &metrics->kv_cache_usage, &e) < 0)
-        goto out;
-    if (metrics->kv_cache_usage.count == 0) {
-        /* vLLM before v0.10 exports the older name only; ask for it once,
-         * for all pods, rather than per pod. */
-        prom_series_free(&metrics->kv_cache_usage);
-        client->stats.fallbacks++;
-        if (run_query(client, "gpu_cache_usage", prom_query_gpu_cache_usage(ns), t,
-                      &metrics->kv_cache_usage, &e) < 0)
-            goto out;
-    }
-    if (run_query(client, "queue_length", prom_query_queue_length(ns), t,
-                  &metrics->queue_length, &e) < 0)
-        goto out;
-    if (run_query(client, "cache_config", prom_query_cache_config(ns), t,
-                  &metrics->cache_config, &e) < 0)
-        goto out;
-    if (params->retention_seconds > 0 &&
-        run_query(client, "request_count",
-                  prom_query_request_count(ns, params->retention_seconds), t,
-                  &metrics->request_count, &e) < 0)
-        goto out;
-    if (run_query(client, "gateway_queue", prom_query_gateway_queue(ns), t,
-                  &metrics->gateway_queue, &e) < 0)
-        goto out;
-
-    if (names_count)
-        metrics->custom = wva_xcalloc(names_count, sizeof(*metrics->custom));
-    for (size_t i = 0; i < names_count; i++) {
-        struct wva_series series = {NULL, 0};
-        char label[PROM_METRIC_NAME_MAX + 16];
-
-        snprintf(label, sizeof(label), "custom(%s)", names[i]);
-        if (run_query(client, label, prom_query_custom(ns, names[i], &e), t, &series, &e) < 0)
-            goto out;
-        metrics->custom[metrics->custom_count].metric = wva_xstrdup(names[i]);
-        metrics->custom[metrics->custom_count].series = series;
-        metrics->custom_count++;
-    }
-    rc = 0;
-out:
-    if (rc < 0) {
-        free(metrics->prometheus_error);
-        metrics->prometheus_error = wva_xstrdup(e.msg);
-        wva_error_set(err, "%s", e.msg);
-    }
-    free(names);
     return rc;
 }

@@ -86,39 +86,44 @@ char *pushgw_group_url(const char *base_url, const char *instance, const char *k
     char *result = NULL;
 
     if (!u) {
-        wva_error_set(err, "out of memory parsing the Pushgateway URL");
+        wva_error_setk(err, WVA_ERR_INTERNAL, "out of memory parsing the Pushgateway URL");
         goto out;
     }
     if (!base_url || !base_url[0]) {
-        wva_error_set(err, "Pushgateway URL is empty");
+        wva_error_setk(err, WVA_ERR_CONFIG, "Pushgateway URL is empty");
         goto out;
     }
     if (curl_url_set(u, CURLUPART_URL, base_url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host[0]) {
-        wva_error_set(err, "Pushgateway URL \"%s\" is not a valid http:// or https:// URL",
-                      base_url);
+        wva_error_setk(err, WVA_ERR_CONFIG,
+                       "Pushgateway URL \"%s\" is not a valid http:// or https:// URL",
+                       base_url);
         goto out;
     }
     if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-        wva_error_set(err, "Pushgateway URL \"%s\": scheme %s is not http or https", base_url,
-                      scheme);
+        wva_error_setk(err, WVA_ERR_CONFIG,
+                       "Pushgateway URL \"%s\": scheme %s is not http or https", base_url,
+                       scheme);
         goto out;
     }
     /* Credentials in the URL would end up in error messages and logs. */
     if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK) {
-        wva_error_set(err, "Pushgateway URL has credentials in it (user@host); they are "
-                      "not supported");
+        wva_error_setk(err, WVA_ERR_CONFIG,
+                       "Pushgateway URL has credentials in it (user@host); they are "
+                       "not supported");
         goto out;
     }
     if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
         curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK) {
-        wva_error_set(err, "Pushgateway URL \"%s\" has a query or fragment; give only the "
-                      "base URL (scheme, host, port, optional path prefix)", base_url);
+        wva_error_setk(err, WVA_ERR_CONFIG,
+                       "Pushgateway URL \"%s\" has a query or fragment; give only the "
+                       "base URL (scheme, host, port, optional path prefix)", base_url);
         goto out;
     }
     if (curl_url_get(u, CURLUPART_PATH, &old_path, 0) != CURLUE_OK) {
-        wva_error_set(err, "Pushgateway URL \"%s\" has no usable path", base_url);
+        wva_error_setk(err, WVA_ERR_CONFIG, "Pushgateway URL \"%s\" has no usable path",
+                       base_url);
         goto out;
     }
 
@@ -136,7 +141,8 @@ char *pushgw_group_url(const char *base_url, const char *instance, const char *k
         add_grouping_label(&path, "kind", kind);
     if (curl_url_set(u, CURLUPART_PATH, wva_strbuf_str(&path), 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK) {
-        wva_error_set(err, "Pushgateway URL \"%s\": cannot build the group path", base_url);
+        wva_error_setk(err, WVA_ERR_CONFIG,
+                       "Pushgateway URL \"%s\": cannot build the group path", base_url);
         goto out;
     }
     result = wva_xstrdup(full);
@@ -339,8 +345,10 @@ static int send_group(struct http_client *client, const char *method, const char
     /* 200 since Pushgateway 1.0, 202 before. */
     if (resp.status < 200 || resp.status > 299) {
         quote_body(&resp, quoted, sizeof(quoted));
-        wva_error_set(err, "Pushgateway %s %s: HTTP %ld%s%s", method, url, resp.status,
-                      quoted[0] ? ": " : "", quoted);
+        wva_error_setk(err, resp.status == 401 || resp.status == 403 ? WVA_ERR_FORBIDDEN
+                                                                     : WVA_ERR_SERVER,
+                       "Pushgateway %s %s: HTTP %ld%s%s", method, url, resp.status,
+                       quoted[0] ? ": " : "", quoted);
         goto out;
     }
     rc = 0;

@@ -20,4 +20,14 @@ enum wva_exit_code {
  * WVA_ERR_NONE is 0. */
 enum wva_exit_code wva_exit_code_for(enum wva_error_kind kind);
 
+/* The exit code of a command's outcome, as main chooses it: EXIT_OK when
+ * rc is 0, else wva_exit_code_for(err->kind), a failure nobody classified
+ * (WVA_ERR_NONE) counting as WVA_ERR_INTERNAL. */
+static inline enum wva_exit_code wva_exit_code_of(int rc, const struct wva_error *err)
+{
+    if (rc == 0)
+        return EXIT_OK;
+    return wva_exit_code_for(err->kind == WVA_ERR_NONE ? WVA_ERR_INTERNAL : err->kind);
+}
+
 #endif

@@ -66,4 +66,20 @@ void filter_variants_free(struct wva_variant *variants, size_t count);
 bool filter_namespace_excluded(const struct wva_snapshot *snap,
                                const struct wva_filter_params *params, const char *ns);
 
+/* Whether namespace ns of the snapshot has the label
+ * wva.llmd.ai/config-enabled with a true value (values_parse_bool: "true",
+ * "1", any case).  False when the namespace is not in the snapshot. */
+bool filter_namespace_config_enabled(const struct wva_snapshot *snap, const char *ns);
+
+/* SPEC section 5, the one place the rule is written: whether ns is tracked,
+ * i.e. its local ConfigMaps are read.  It is when it has at least one VA
+ * (has_va: the caller knows from its own index, so that asking for every
+ * namespace stays linear) or filter_namespace_config_enabled(), and it is
+ * not excluded (filter_namespace_excluded(): the watch namespace never
+ * is).  Used by the engine (which ConfigMaps count), collect (which are
+ * read) and doctor (what it reports). */
+bool filter_namespace_tracked(const struct wva_snapshot *snap,
+                              const struct wva_filter_params *params, const char *ns,
+                              bool has_va);
+
 #endif

@@ -29,8 +29,12 @@ struct http_tls {
     bool insecure_skip_verify;      /* loudly logged by the caller */
 };
 
-/* Zero-initialised numeric fields take the defaults below; max_retries < 0
- * means no retries at all. */
+/* max_retries for "no retries at all" (0 is the default, like every other
+ * zero-initialised field).  Every options struct that carries a retry count
+ * down to this helper (prom_options, ...) uses the same meaning. */
+#define HTTP_NO_RETRY (-1)
+
+/* Zero-initialised numeric fields take the defaults below. */
 struct http_options {
     struct http_tls tls;
     const char *bearer_token;       /* secret: never logged */
@@ -38,7 +42,8 @@ struct http_options {
     long connect_timeout_ms;        /* default 5000 */
     long timeout_ms;                /* whole request, default 30000 */
     size_t max_response_bytes;      /* default HTTP_DEFAULT_MAX_RESPONSE */
-    int max_retries;                /* for 429/5xx/connection errors, default 3 */
+    int max_retries;                /* for 429/5xx/connection errors: 0 = default 3,
+                                     * HTTP_NO_RETRY = none */
     long max_retry_wait_ms;         /* cap on one wait (Retry-After), default 10000 */
 };
 
@@ -65,16 +70,19 @@ struct http_response {
 struct http_client;
 
 /* Create a client (opts NULL = all defaults).  The options' strings are
- * copied.  NULL + err on failure (unreadable CA, certificate or key file; a
- * certificate without a key). */
+ * copied (secrets are wiped when the client is freed).  NULL + err (kind
+ * WVA_ERR_CONFIG) on failure: unreadable CA, certificate or key file; a
+ * certificate without a key. */
 struct http_client *http_client_new(const struct http_options *opts, struct wva_error *err);
 void http_client_free(struct http_client *client);
 
 /* Perform a request.  Returns 0 when an HTTP response was received
  * (whatever its status: the caller interprets 4xx/5xx bodies), -1 with err
- * when none was (connection refused, timeout, TLS failure, response larger
- * than the bound).  resp is initialised here (any previous contents are not
- * freed) and must be freed with http_response_free(), also after -1.
+ * when none was: kind WVA_ERR_UNREACHABLE for connection refused, timeout
+ * or a TLS failure, WVA_ERR_SERVER for a response larger than the bound,
+ * WVA_ERR_CONFIG for a TLS server name that is not a host name.  resp is
+ * initialised here (any previous contents are not freed) and must be freed
+ * with http_response_free(), also after -1.
  *
  * Retry policy (req->retry): 429 waits for Retry-After (seconds or HTTP
  * date; 503 too), capped at max_retry_wait_ms; other 5xx and transport
@@ -88,12 +96,6 @@ int http_do(struct http_client *client, const struct http_request *req,
             struct http_response *resp, struct wva_error *err);
 /* Free the contents (not resp itself) and zero it; NULL is a no-op. */
 void http_response_free(struct http_response *resp);
-
-/* Overwrite a NUL-terminated secret (token, private key) in place, so that
- * it does not linger in freed memory; NULL is a no-op.  http_secret_free()
- * wipes, then free()s. */
-void http_secret_wipe(char *s);
-void http_secret_free(char *s);
 
 /* URL-escape one path segment or query value (libcurl).  Caller frees with
  * free(); NULL in, NULL out. */

@@ -8,11 +8,14 @@
  * to 404/409/403/429, and an error message in the form
  *   PATCH deployments/scale team-a/llama-l4: 409 Conflict: the object has
  *   been modified; please apply your changes to the latest version
- * Every call retries 429 (Retry-After) and 5xx/connection failures with
- * bounded backoff (http.h).  Response "Warning:" headers are logged.
+ * and an error kind: WVA_ERR_FORBIDDEN (401, 403), WVA_ERR_NOT_FOUND (404),
+ * WVA_ERR_CONFLICT (409), WVA_ERR_SERVER (any other status, or an answer
+ * that is not JSON), or the HTTP helper's WVA_ERR_UNREACHABLE when no answer
+ * came.  Every call retries 429 (Retry-After) and 5xx/connection failures
+ * with bounded backoff (http.h).  Response "Warning:" headers are logged.
  *
- * kube_fetch_snapshot() reads everything a live run needs into a struct
- * wva_snapshot (SPEC section 1).
+ * It knows nothing about autoscaling: which objects a run reads is
+ * collect.h's business.
  */
 #ifndef WVA_KUBE_CLIENT_H
 #define WVA_KUBE_CLIENT_H
@@ -23,7 +26,6 @@
 
 #include "wva/error.h"
 #include "wva/kubeconfig.h"
-#include "wva/snapshot.h"
 
 #define KUBE_LIST_PAGE_SIZE 500
 /* How often a list restarts from the beginning after 410 Gone (expired
@@ -97,56 +99,5 @@ int kube_create(struct kube_client *c, const char *path, const char *body, json_
 /* PUT (replace) body at an object path. */
 int kube_update(struct kube_client *c, const char *path, const char *body, json_object **out,
                 struct kube_status *status, struct wva_error *err);
-
-/* GET one ConfigMap and copy its string data into *data (appended).
- * Returns 0, or -1 with status (404 = absent, 403 = forbidden, ...) and
- * err; callers decide which failures they tolerate. */
-int kube_get_configmap_data(struct kube_client *c, const char *ns, const char *name,
-                            struct wva_kvlist *data, struct kube_status *status,
-                            struct wva_error *err);
-
-/* What kube_fetch_snapshot reads. */
-struct kube_fetch_options {
-    const char *watch_namespace;    /* NULL or "" = all namespaces */
-    const char *system_namespace;   /* global ConfigMaps; NULL = workload-variant-autoscaler-system */
-    const char *config_map_name;    /* main ConfigMap; NULL = wva-variantautoscaling-config */
-    bool limited_mode;              /* also GPU nodes and pods cluster-wide */
-    /* The main ConfigMap as the caller already read it (the data that
-     * kube_get_configmap_data returned), so that it is not fetched a second
-     * time.  NULL: kube_fetch_snapshot GETs it.  Otherwise
-     * main_configmap_found says whether it exists: when true it goes into
-     * the snapshot (system namespace, config_map_name, a copy of the data,
-     * where the GET would have put it); when false the snapshot has none,
-     * as after a 404.  The data is only read during the call. */
-    const struct wva_kvlist *main_configmap_data;
-    bool main_configmap_found;
-};
-
-/* Read the cluster part of a live snapshot into snap, a zeroed struct the
- * caller allocated (wva_xcalloc) and frees with snapshot_free() whatever
- * the outcome (after a failure it may hold part of the objects):
- *   - namespaces: all (a list), or only the watch namespace (a GET; absent
- *     or forbidden is tolerated);
- *   - VariantAutoscalings: cluster-wide, or in the watch namespace;
- *   - Deployments and Pods: one list per namespace that has VAs (with
- *     limited_mode, Pods are listed cluster-wide for GPU accounting);
- *   - ConfigMaps with the well-known names (the main one, wva-saturation-
- *     config, wva-saturation-scaling-config, wva-scale-to-zero-config,
- *     wva-model-scale-to-zero-config): GETs in the system namespace and in
- *     each tracked namespace (has VAs or label wva.llmd.ai/config-enabled=
- *     "true", and not excluded unless it is the watch namespace); 404 = absent;
- *     the main one comes from opts->main_configmap_data when that is set;
- *   - Nodes when limited_mode (snap->has_nodes set).
- * Objects are converted by the snapshot module's readers (the same as for
- * --from-file) straight from each page's tree, item by item
- * (snapshot_append_item); a list restarted after 410, or one that fails,
- * drops what it had converted.  A bad object fails the read with err naming
- * the request and the object's place in the snapshot document ("LIST
- * /api/v1/pods: pods.items[7].metadata.name: missing", 7 counting the pods
- * already in snap).  Sets captured_at to now when unset and calls
- * snapshot_finish().  Metrics are not read here.  Returns -1 with err
- * (naming the request) when a required read fails. */
-int kube_fetch_snapshot(struct kube_client *c, const struct kube_fetch_options *opts,
-                        struct wva_snapshot *snap, struct wva_error *err);
 
 #endif

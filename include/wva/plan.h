@@ -77,6 +77,9 @@ struct json_object *plan_to_json(const struct wva_plan *plan);
 char *plan_render_json(const struct wva_plan *plan);
 /* Table for people: one row per variant, then warnings.  Caller frees. */
 char *plan_render_table(const struct wva_plan *plan);
+/* The plan as a command prints it: JSON (json true) or the table, ending
+ * with a newline.  Caller frees. */
+char *plan_render(const struct wva_plan *plan, bool json);
 
 void plan_free(struct wva_plan *plan);
 

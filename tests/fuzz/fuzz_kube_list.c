@@ -1,8 +1,8 @@
 /* fuzz_kube_list.c - libFuzzer target: Kubernetes list pages and objects
- * as the API server returns them, converted the way kube_fetch_snapshot()
+ * as the API server returns them, converted the way collect_cluster()
  * converts them.
  *
- * kube_client.c hands every item of every page to snapshot_append_item().
+ * collect.c hands every item of every page to snapshot_append_item().
  * This target does exactly that with the fuzzed items, under each of the
  * six lists in turn, so every item reader (namespace, VA, Deployment, Pod,
  * ConfigMap, Node) sees every input.  The input is a List ({"items":

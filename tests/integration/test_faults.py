@@ -417,6 +417,36 @@ class FaultTest(unittest.TestCase):
             scale=("busy-l4", "idle-l4"), status=("busy-l4", "idle-l4")))
         self.assert_in_scope()
 
+    def test_api_403_on_main_configmap(self):
+        """RBAC forbids reading the main ConfigMap: the settings it holds
+        (watch namespace, instance, GLOBAL_OPT_ENABLE...) are unknown, so the
+        run acts on nothing, not even the Lease: exit 1, read once, no retry.
+        doctor, which must always report, says so in a failing row (exit 4)."""
+        self.base()
+        self.s.admin("PUT", "/rbac", {"deny": [{"verb": "get", "resource": "configmaps",
+                                                "name": "wva-variantautoscaling-config"}]})
+        p = self.run_wva("--once", expect=1)
+        self.assertIn("cannot read the main ConfigMap", p.stderr)
+        self.assertIn("403", p.stderr)
+        self.assertEqual(self.writes(), [])
+        self.assert_held()
+        reads = [e["status"] for e in self.s.log() if e["resource"] == "configmaps"]
+        self.assertEqual(reads, [403])
+        self.s.admin("DELETE", "/log")
+        d = self.run_wva("doctor", "--output", "json", expect=4)
+        rows = [r for r in json.loads(d.stdout)["checks"] if r["check"] == "Permissions"
+                and r["name"] == "wva-variantautoscaling-config"]
+        self.assertEqual(len(rows), 1, d.stdout)
+        self.assertFalse(rows[0]["ok"])
+        self.assertEqual(rows[0]["namespace"], SYSTEM_NS)
+        self.assertIn("403", rows[0]["finding"])
+        self.assertIn("verbs [\"get\"]", rows[0]["fix"])
+        main_reads = [e for e in self.s.log() if e["resource"] == "configmaps"
+                      and e["name"] == "wva-variantautoscaling-config"]
+        self.assertEqual(len(main_reads), 1, "read once, at start-up")
+        self.assertEqual([e for e in self.writes() if e["resource"] != "selfsubjectaccessreviews"],
+                         [])
+
     def test_api_403_on_events(self):
         """RBAC forbids creating Events: they are best effort; exit 0."""
         self.base()

@@ -299,6 +299,29 @@ class LiveTest(unittest.TestCase):
         self.assertEqual(len(throttled), 1)
         self.assertGreaterEqual(time.time() - start, 1.0, "Retry-After honoured")
 
+    def test_config_enabled_label_any_boolean(self):
+        """A namespace without VAs labelled wva.llmd.ai/config-enabled="1" is
+        tracked (SPEC section 5: booleans accept 1/0, any case): its local
+        ConfigMap is read and applied (an invalid entry in it is reported in
+        the plan); one labelled "yes" is not a boolean and is not read."""
+        c = self.two_variant_model([(0.5, 1)], [(0.5, 1)])
+        labelled, junk = self.ns + "-one", self.ns + "-yes"
+        c.namespace(labelled, labels={"wva.llmd.ai/config-enabled": "1"})
+        c.namespace(junk, labels={"wva.llmd.ai/config-enabled": "yes"})
+        for ns in (labelled, junk):
+            c.configmap(ns, "wva-saturation-config", {"default": "kvCacheThreshold: 1.4\n"})
+        self.s.load(c)
+        self.s.set_metrics(c.exporter_pods)
+        p = self.run_wva("--once", "--dry-run", "--output", "json", expect=0)
+        gets = {e["namespace"] for e in self.s.log() if e["resource"] == "configmaps"
+                and e["verb"] == "get" and e["name"] == "wva-saturation-config"}
+        self.assertIn(labelled, gets)
+        self.assertNotIn(junk, gets)
+        warnings = json.loads(p.stdout)["warnings"]
+        self.assertTrue(any(w.startswith("ConfigMap %s/wva-saturation-config key default: "
+                                         % labelled) for w in warnings), warnings)
+        self.assertFalse(any(junk in w for w in warnings), warnings)
+
     def test_global_opt_disabled(self):
         c = self.two_variant_model([(0.9, 9)], [(0.9, 9)])
         c.configmap(SYSTEM_NS, "wva-variantautoscaling-config", {"GLOBAL_OPT_ENABLE": "false"})

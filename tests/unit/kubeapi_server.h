@@ -135,6 +135,21 @@ static struct kube_client *kubeapi_client(const struct kubeapi_server *s)
     return c;
 }
 
+/* The environment must not choose settings for tests that resolve them
+ * the way a live command does: unset every variable of the settings table
+ * that a test machine might carry. */
+static inline void kubeapi_clear_settings_env(void)
+{
+    static const char *const vars[] = {"WATCH_NAMESPACE", "CONTROLLER_INSTANCE", "POD_NAMESPACE",
+                                       "CONFIG_MAP_NAME", "GLOBAL_OPT_ENABLE",
+                                       "GLOBAL_OPT_INTERVAL", "PROMETHEUS_BASE_URL",
+                                       "WVA_LIMITED_MODE", "KUBERNETES_SERVICE_HOST",
+                                       "KUBECONFIG"};
+
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        unsetenv(vars[i]);
+}
+
 /* cmocka group setup of a test program with one server and one client:
  * 0, or -1 (the group is then not run). */
 static int kubeapi_group_start(struct kubeapi_server *s, struct kube_client **kc)

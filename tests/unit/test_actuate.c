@@ -5,6 +5,7 @@
 #include "kubeapi_server.h"
 
 #include "wva/actuate.h"
+#include "wva/collect.h"
 #include "wva/log.h"
 #include "wva/plan.h"
 #include "wva/snapshot.h"
@@ -90,11 +91,12 @@ static void add_variant(const char *name, int replicas, const char *status)
 static struct wva_snapshot *take_snapshot(void)
 {
     struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
-    struct kube_fetch_options fo = {0};
+    struct collect_options fo = { .system_namespace = "workload-variant-autoscaler-system",
+                                 .config_map_name = "wva-variantautoscaling-config" };
     struct wva_error err = {0};
 
-    if (kube_fetch_snapshot(kc, &fo, snap, &err) < 0)
-        fail_msg("kube_fetch_snapshot: %s", err.msg);
+    if (collect_cluster(kc, &fo, snap, &err) < 0)
+        fail_msg("collect_cluster: %s", err.msg);
     return snap;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "wva/doctor.h"
+#include "wva/exit_codes.h"
 #include "wva/log.h"
 #include "wva/settings.h"
 #include "wva/values.h"
@@ -100,10 +101,12 @@ static void assert_contains(const char *text, const char *part)
 #define NS_ROW(r, ns, name, check) row(r, DOCTOR_SCOPE_NAMESPACE, ns, name, check)
 #define GLOBAL_ROW(r, ns, name, check) row(r, DOCTOR_SCOPE_GLOBAL, ns, name, check)
 
-/* Run doctor_main with stdout captured into a malloc'd string. */
+/* Run the doctor command with stdout captured into a malloc'd string;
+ * returns the exit code main would choose. */
 static int run_main(const char *const *args, char **out)
 {
     struct wva_settings s;
+    struct wva_error err = {0};
     char path[] = "/tmp/wva-doctor-out-XXXXXX";
     int fd = mkstemp(path), saved;
     int rc;
@@ -113,7 +116,7 @@ static int run_main(const char *const *args, char **out)
     fflush(stdout);
     saved = dup(1);
     dup2(fd, 1);
-    rc = doctor_main(&s);
+    rc = (int)wva_exit_code_of(doctor_command(&s, &err), &err);
     fflush(stdout);
     dup2(saved, 1);
     close(saved);
@@ -590,13 +593,7 @@ static int group_setup(void **state)
 {
     (void)state;
     log_configure(0, 0);
-    /* The environment must not choose settings for these tests. */
-    static const char *const vars[] = {"WATCH_NAMESPACE", "CONTROLLER_INSTANCE", "POD_NAMESPACE",
-                                       "CONFIG_MAP_NAME", "GLOBAL_OPT_ENABLE",
-                                       "GLOBAL_OPT_INTERVAL", "PROMETHEUS_BASE_URL",
-                                       "WVA_LIMITED_MODE", "KUBERNETES_SERVICE_HOST"};
-    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-        unsetenv(vars[i]);
+    kubeapi_clear_settings_env();
     if (kubeapi_group_start(&server, &kc) != 0)
         return -1;
     server_up = true;
@@ -698,6 +695,31 @@ static void test_live_permissions(void **state)
                                 "namespace " SYS_NS);
     assert_contains(c->fix, "the Role must allow apiGroups [\"coordination.k8s.io\"]");
     assert_int_equal(rows_named(&r, "Permissions"), 2);
+    doctor_report_free(&r);
+    kubeapi_admin_do(&server, "DELETE", "/rbac", NULL);
+}
+
+/* A main ConfigMap the credentials may not read: its settings are unknown
+ * (a run changes nothing), so doctor reports it and goes on without it. */
+static void test_live_main_configmap_refused(void **state)
+{
+    struct doctor_report r;
+    const struct doctor_check *c;
+    (void)state;
+
+    load_cluster(30);
+    kubeapi_admin_do(&server, "PUT", "/rbac",
+                     "{\"deny\":[{\"verb\":\"get\",\"resource\":\"configmaps\","
+                     "\"name\":\"wva-variantautoscaling-config\"}]}");
+    live(&r, NULL);
+    c = GLOBAL_ROW(&r, SYS_NS, "wva-variantautoscaling-config", "Permissions");
+    assert_false(c->ok);
+    assert_contains(c->finding, "the main ConfigMap cannot be read, so runs change nothing");
+    assert_contains(c->finding, "403 Forbidden");
+    assert_contains(c->fix, "the Role in " SYS_NS " must allow apiGroups [\"\"], resources "
+                            "[\"configmaps\"], verbs [\"get\"] on wva-variantautoscaling-config");
+    /* No "all permissions allowed" row beside it. */
+    assert_int_equal(rows_named(&r, "Permissions"), 1);
     doctor_report_free(&r);
     kubeapi_admin_do(&server, "DELETE", "/rbac", NULL);
 }
@@ -845,6 +867,7 @@ int main(void)
     };
     const struct CMUnitTest live_tests[] = {
         cmocka_unit_test(test_live_permissions),
+        cmocka_unit_test(test_live_main_configmap_refused),
         cmocka_unit_test(test_live_last_run),
         cmocka_unit_test(test_live_prometheus_and_scope),
         cmocka_unit_test(test_live_writes_nothing),

@@ -227,6 +227,54 @@ static void test_observe_long_model_names(void **state)
     wva_strbuf_release(&b);
 }
 
+/* SPEC section 5, the one rule: VAs or a true config-enabled label (any
+ * boolean spelling values_parse_bool accepts), and not excluded unless it
+ * is the watch namespace. */
+static void test_namespace_tracked(void **state)
+{
+    static const char text[] =
+        "{\"kind\":\"WVASnapshot\",\"version\":1,\"capturedAt\":\"2026-11-27T10:00:00Z\","
+        "\"namespaces\":{\"items\":["
+        "{\"metadata\":{\"name\":\"one\",\"labels\":{\"wva.llmd.ai/config-enabled\":\"1\"}}},"
+        "{\"metadata\":{\"name\":\"caps\",\"labels\":{\"wva.llmd.ai/config-enabled\":\"TRUE\"}}},"
+        "{\"metadata\":{\"name\":\"off\",\"labels\":{\"wva.llmd.ai/config-enabled\":\"0\"}}},"
+        "{\"metadata\":{\"name\":\"junk\",\"labels\":{\"wva.llmd.ai/config-enabled\":\"on\"}}},"
+        "{\"metadata\":{\"name\":\"plain\"}},"
+        "{\"metadata\":{\"name\":\"gone\",\"labels\":{\"wva.llmd.ai/config-enabled\":\"true\"},"
+        "\"annotations\":{\"wva.llmd.ai/exclude\":\"true\"}}}]},"
+        "\"variantAutoscalings\":{\"items\":[]},\"deployments\":{\"items\":[]},"
+        "\"pods\":{\"items\":[]},\"configMaps\":{\"items\":[]}}";
+    struct wva_snapshot *snap = NULL;
+    struct wva_error err = {0};
+    struct wva_filter_params all = {"", ""}, watch_gone = {"gone", ""};
+
+    (void)state;
+    if (snapshot_parse(text, strlen(text), &snap, &err) != 0)
+        fail_msg("fixture does not parse: %s", err.msg);
+    assert_true(filter_namespace_config_enabled(snap, "one"));
+    assert_true(filter_namespace_config_enabled(snap, "caps"));
+    assert_false(filter_namespace_config_enabled(snap, "off"));
+    assert_false(filter_namespace_config_enabled(snap, "junk"));
+    assert_false(filter_namespace_config_enabled(snap, "plain"));
+    assert_false(filter_namespace_config_enabled(snap, "nowhere"));
+
+    assert_true(filter_namespace_tracked(snap, &all, "one", false));
+    assert_true(filter_namespace_tracked(snap, &all, "caps", false));
+    assert_false(filter_namespace_tracked(snap, &all, "off", false));
+    assert_false(filter_namespace_tracked(snap, &all, "plain", false));
+    assert_true(filter_namespace_tracked(snap, &all, "plain", true));
+    /* A namespace not in the snapshot (a namespaced role could not read
+     * it) is tracked by its VAs alone. */
+    assert_true(filter_namespace_tracked(snap, &all, "nowhere", true));
+    assert_false(filter_namespace_tracked(snap, &all, "nowhere", false));
+    /* Excluded, label or VAs: not tracked; unless it is the watch
+     * namespace. */
+    assert_false(filter_namespace_tracked(snap, &all, "gone", false));
+    assert_false(filter_namespace_tracked(snap, &all, "gone", true));
+    assert_true(filter_namespace_tracked(snap, &watch_gone, "gone", false));
+    snapshot_free(snap);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_watch_namespace),
         cmocka_unit_test(test_shared_target_rejected),
         cmocka_unit_test(test_observe_long_model_names),
+        cmocka_unit_test(test_namespace_tracked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

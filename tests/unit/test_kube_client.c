@@ -1,6 +1,8 @@
 /* test_kube_client.c - the Kubernetes client against the canned server
- * (tests/fixtures/kube/kube_script.json): Status errors, pagination, 410
- * restarts, verbs and counters, Warning logging, the live snapshot read. */
+ * (tests/fixtures/kube/kube_script.json): Status errors and their kinds,
+ * pagination, 410 restarts, verbs and counters, Warning logging; and end to
+ * end against tests/servers/kubeapi.py.  What a run reads is collect's
+ * (test_collect.c). */
 #include "test_util.h"
 
 #include <fcntl.h>
@@ -8,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "wva/collect.h"
 #include "wva/http.h"
 #include "wva/kube_client.h"
 #include "wva/snapshot.h"
@@ -30,49 +33,12 @@ static int group_teardown(void **state)
 
 static struct kube_client *client(void)
 {
-    struct kube_config cfg = { .server = server.base_url, .token = "t0ken-secret",
-                               .source = "test" };
-    struct wva_error err = {0};
-    struct kube_client *c = kube_client_new(&cfg, &err);
-
-    assert_non_null(c);
-    return c;
+    return canned_kube_client(server.base_url);
 }
 
-/* The requests the server saw whose path starts with prefix, one
- * "METHOD path?query" line each (query as the server decoded it, keys in the
- * order sent). */
 static char *requests_log(const char *prefix)
 {
-    struct wva_error err = {0};
-    struct http_client *h = http_client_new(NULL, &err);
-    struct wva_strbuf sb = WVA_STRBUF_INIT;
-    struct http_response resp;
-    char url[128];
-
-    snprintf(url, sizeof(url), "%s/__log", server.base_url);
-    struct http_request req = { .method = "GET", .url = url };
-    assert_int_equal(http_do(h, &req, &resp, &err), 0);
-    json_object *log = json_tokener_parse(wva_strbuf_str(&resp.body));
-    assert_non_null(log);
-    for (size_t i = 0; i < json_object_array_length(log); i++) {
-        json_object *r = json_object_array_get_idx(log, i);
-        const char *path = json_object_get_string(json_object_object_get(r, "path"));
-        if (strncmp(path, prefix, strlen(prefix)) != 0)
-            continue;
-        wva_strbuf_addf(&sb, "%s %s", json_object_get_string(json_object_object_get(r, "method")),
-                        path);
-        char sep = '?';
-        json_object_object_foreach(json_object_object_get(r, "query"), k, v) {
-            wva_strbuf_addf(&sb, "%c%s=%s", sep, k, json_object_get_string(v));
-            sep = '&';
-        }
-        wva_strbuf_adds(&sb, "\n");
-    }
-    json_object_put(log);
-    http_response_free(&resp);
-    http_client_free(h);
-    return wva_strbuf_detach(&sb);
+    return canned_requests_log(server.base_url, prefix);
 }
 
 static void test_status_error_message(void **state)
@@ -93,12 +59,14 @@ static void test_status_error_message(void **state)
                         "PATCH deployments/scale team-a/llama-l4: 409 Conflict: Operation cannot "
                         "be fulfilled on deployments.apps \"llama-l4\": the object has been "
                         "modified; please apply your changes to the latest version");
+    assert_int_equal(err.kind, WVA_ERR_CONFLICT);
 
     assert_int_equal(kube_get(c, "/api/v1/namespaces/x/configmaps/forbidden", &out, &st, &err),
                      -1);
     assert_int_equal(st.code, 403);
     assert_string_equal(st.reason, "Forbidden");
     assert_non_null(strstr(err.msg, "GET configmaps x/forbidden: 403 Forbidden: configmaps"));
+    assert_int_equal(err.kind, WVA_ERR_FORBIDDEN);
 
     /* Not a Status body: HTTP reason phrase and a sanitised snippet. */
     assert_int_equal(kube_get(c, "/api/v1/namespaces/x/configmaps/html", &out, &st, &err), -1);
@@ -106,6 +74,7 @@ static void test_status_error_message(void **state)
     assert_string_equal(st.reason, "");
     assert_string_equal(err.msg,
                         "GET configmaps x/html: 400 Bad Request: <html> bad request</html>");
+    assert_int_equal(err.kind, WVA_ERR_SERVER);
 
     /* A 200 that is not JSON. */
     assert_int_equal(kube_get(c, "/api/v1/namespaces/x/configmaps/notjson", &out, &st, &err),
@@ -113,11 +82,13 @@ static void test_status_error_message(void **state)
     assert_int_equal(st.code, 200);
     assert_non_null(strstr(err.msg, "response is not a JSON object: not json at all"));
     assert_null(strstr(err.msg, "t0ken-secret"));
+    assert_int_equal(err.kind, WVA_ERR_SERVER);
 
     /* Unknown object: the canned server's 404 Status. */
     assert_int_equal(kube_get(c, "/api/v1/namespaces/x/configmaps/missing", &out, NULL, &err),
                      -1);
     assert_non_null(strstr(err.msg, "GET configmaps x/missing: 404 NotFound"));
+    assert_int_equal(err.kind, WVA_ERR_NOT_FOUND);
 
     /* No response at all: code 0. */
     struct kube_config dead = { .server = "http://127.0.0.1:1" };
@@ -125,7 +96,13 @@ static void test_status_error_message(void **state)
     assert_int_equal(kube_get(d, "/api/v1/namespaces", &out, &st, &err), -1);
     assert_int_equal(st.code, 0);
     assert_non_null(strstr(err.msg, "GET namespaces: "));
+    assert_int_equal(err.kind, WVA_ERR_UNREACHABLE);
     kube_client_free(d);
+
+    /* A configuration without a server is a configuration error. */
+    struct kube_config none = { .source = "test" };
+    assert_null(kube_client_new(&none, &err));
+    assert_int_equal(err.kind, WVA_ERR_CONFIG);
     kube_client_free(c);
 }
 
@@ -303,276 +280,6 @@ static void test_warning_header_logged(void **state)
     kube_client_free(c);
 }
 
-static void test_fetch_snapshot_cluster_wide(void **state)
-{
-    struct kube_client *c = client();
-    struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
-    struct kube_fetch_options opts = { .system_namespace = "wva-system", .limited_mode = true };
-    struct wva_error err = {0};
-
-    (void)state;
-    if (kube_fetch_snapshot(c, &opts, snap, &err) != 0)
-        fail_msg("kube_fetch_snapshot: %s", err.msg);
-    assert_int_equal(snap->namespaces_count, 5);
-    assert_int_equal(snap->vas_count, 3);       /* two pages */
-    assert_string_equal(snap->vas[2].name, "llama-h100");
-    assert_string_equal(snap->vas[0].model_id, "llama");
-    assert_int_equal(snap->deployments_count, 3);
-    const struct wva_deployment *d = snapshot_find_deployment(snap, "team-a", "llama-l4");
-    assert_non_null(d);
-    assert_int_equal(d->replicas, 2);
-    /* limited mode: pods cluster-wide (the training job counts for GPUs). */
-    assert_int_equal(snap->pods_count, 2);
-    assert_string_equal(snap->pods[1].name, "training-job");
-    assert_true(snap->has_nodes);
-    assert_int_equal(snap->nodes_count, 2);
-    assert_int_equal(snap->configmaps_count, 4);
-    const struct wva_configmap *cm =
-        snapshot_find_configmap(snap, "team-a", "wva-saturation-config");
-    assert_non_null(cm);
-    assert_string_equal(wva_kvlist_get(&cm->data, "default"), "kvCacheThreshold: 0.7\n");
-    assert_non_null(snapshot_find_configmap(snap, "wva-system", "wva-variantautoscaling-config"));
-    assert_non_null(snapshot_find_configmap(snap, "team-b", "wva-scale-to-zero-config"));
-    assert_non_null(snap->captured_at);
-    assert_true(snap->captured_at_epoch > 1.7e9);
-
-    struct kube_client_stats s = kube_client_stats(c);
-    /* namespaces 1 + VAs 2 + deployments 2 + pods 1 + nodes 1 */
-    assert_int_equal(s.list, 7);
-    /* 5 global names + 4 local names in team-a and team-b (team-x is
-     * excluded, "quiet" has neither VAs nor the label). */
-    assert_int_equal(s.get, 13);
-    assert_int_equal(s.patch + s.create + s.update, 0);
-    snapshot_free(snap);
-    kube_client_free(c);
-
-    char *log = requests_log("/api/v1/namespaces/team-x/configmaps");
-    assert_string_equal(log, "");
-    free(log);
-    log = requests_log("/api/v1/namespaces/team-b/");
-    assert_string_equal(log,
-                        "GET /api/v1/namespaces/team-b/configmaps/wva-saturation-config\n"
-                        "GET /api/v1/namespaces/team-b/configmaps/wva-saturation-scaling-config\n"
-                        "GET /api/v1/namespaces/team-b/configmaps/wva-scale-to-zero-config\n"
-                        "GET /api/v1/namespaces/team-b/configmaps/wva-model-scale-to-zero-config\n");
-    free(log);
-}
-
-static void test_fetch_snapshot_watch_namespace(void **state)
-{
-    struct kube_client *c = client();
-    struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
-    struct kube_fetch_options opts = { .watch_namespace = "team-a",
-                                       .system_namespace = "wva-system" };
-    struct wva_error err = {0};
-
-    (void)state;
-    if (kube_fetch_snapshot(c, &opts, snap, &err) != 0)
-        fail_msg("kube_fetch_snapshot: %s", err.msg);
-    assert_int_equal(snap->namespaces_count, 1);
-    assert_string_equal(snap->namespaces[0].name, "team-a");
-    assert_int_equal(snap->vas_count, 1);
-    assert_int_equal(snap->deployments_count, 2);
-    assert_int_equal(snap->pods_count, 2);          /* only team-a's */
-    assert_false(snap->has_nodes);
-    assert_int_equal(snap->nodes_count, 0);
-    assert_int_equal(snap->configmaps_count, 3);
-    struct kube_client_stats s = kube_client_stats(c);
-    assert_int_equal(s.list, 3);
-    assert_int_equal(s.get, 1 + 5 + 4);
-    snapshot_free(snap);
-
-    /* A bad namespace name never reaches a URL. */
-    struct wva_snapshot *snap2 = wva_xcalloc(1, sizeof(*snap2));
-    struct kube_fetch_options bad = { .watch_namespace = "a/../b" };
-    assert_int_equal(kube_fetch_snapshot(c, &bad, snap2, &err), -1);
-    assert_non_null(strstr(err.msg, "watch namespace \"a/../b\""));
-    snapshot_free(snap2);
-    kube_client_free(c);
-}
-
-/* A canned server of its own for the fetch tests below, running
- * fetch_routes (the shared script's responses are consumed in order by the
- * other tests).  Started and stopped by setup/teardown, so that a failed
- * assertion does not leave it running. */
-static struct canned_server own_srv;
-static char own_script[64];
-
-static int own_server_teardown(void **state)
-{
-    (void)state;
-    canned_server_stop(&own_srv);
-    if (own_script[0])
-        unlink(own_script);
-    own_script[0] = '\0';
-    return 0;
-}
-
-#define VA_ITEM(name, ns)                                                                  \
-    "{\"metadata\":{\"name\":\"" name "\",\"namespace\":\"" ns "\"},\"spec\":"            \
-    "{\"scaleTargetRef\":{\"kind\":\"Deployment\",\"name\":\"d\"},\"modelID\":\"m\"}}"
-#define EXPIRED                                                                            \
-    "{\"status\":410,\"body\":{\"kind\":\"Status\",\"status\":\"Failure\",\"reason\":"   \
-    "\"Expired\",\"message\":\"too old\",\"code\":410}}"
-
-static const char fetch_routes[] =
-    "{\"routes\":["
-    "{\"method\":\"GET\",\"path\":\"/api/v1/namespaces/ns1\",\"responses\":[{\"status\":200,"
-    "\"body\":{\"kind\":\"Namespace\",\"metadata\":{\"name\":\"ns1\"}}}]},"
-    /* VAs in two pages; the continue token expires once */
-    "{\"method\":\"GET\",\"path\":\"/apis/llmd.ai/v1alpha1/namespaces/ns1/variantautoscalings\","
-    "\"query\":{\"continue\":null},\"responses\":[{\"status\":200,\"body\":{\"metadata\":"
-    "{\"continue\":\"c1\"},\"items\":[" VA_ITEM("v1", "ns1") "]}}]},"
-    "{\"method\":\"GET\",\"path\":\"/apis/llmd.ai/v1alpha1/namespaces/ns1/variantautoscalings\","
-    "\"query\":{\"continue\":\"c1\"},\"responses\":[" EXPIRED ",{\"status\":200,\"body\":"
-    "{\"metadata\":{},\"items\":[" VA_ITEM("v2", "ns1") "]}}]},"
-    "{\"method\":\"GET\",\"path\":\"/apis/apps/v1/namespaces/ns1/deployments\",\"responses\":"
-    "[{\"status\":200,\"body\":{\"items\":[{\"metadata\":{\"name\":\"d\",\"namespace\":\"ns1\"},"
-    "\"spec\":{\"replicas\":4}}]}}]},"
-    "{\"method\":\"GET\",\"path\":\"/api/v1/namespaces/ns1/pods\",\"responses\":[{\"status\":200,"
-    "\"body\":{\"items\":null}}]},"
-    "{\"method\":\"GET\",\"path\":\"/api/v1/namespaces/sys/configmaps/wva-saturation-config\","
-    "\"responses\":[{\"status\":200,\"body\":{\"metadata\":{\"name\":\"wva-saturation-config\","
-    "\"namespace\":\"sys\"},\"data\":{\"default\":\"kvCacheThreshold: 0.8\"}}}]},"
-    /* ns2: a bad Deployment on the second page */
-    "{\"method\":\"GET\",\"path\":\"/apis/llmd.ai/v1alpha1/namespaces/ns2/variantautoscalings\","
-    "\"responses\":[{\"status\":200,\"body\":{\"items\":[" VA_ITEM("v3", "ns2") "]}}]},"
-    "{\"method\":\"GET\",\"path\":\"/apis/apps/v1/namespaces/ns2/deployments\",\"query\":"
-    "{\"continue\":null},\"responses\":[{\"status\":200,\"body\":{\"metadata\":{\"continue\":"
-    "\"p2\"},\"items\":[{\"metadata\":{\"name\":\"d0\",\"namespace\":\"ns2\"}}]}}]},"
-    "{\"method\":\"GET\",\"path\":\"/apis/apps/v1/namespaces/ns2/deployments\",\"query\":"
-    "{\"continue\":\"p2\"},\"responses\":[{\"status\":200,\"body\":{\"items\":[{\"metadata\":"
-    "{\"name\":\"d1\",\"namespace\":\"ns2\"},\"spec\":{\"replicas\":\"abc\"}}]}}]}"
-    "]}";
-
-static int own_server_setup(void **state)
-{
-    char server_py[4096], line[32];
-    int fd;
-
-    (void)state;
-    memset(&own_srv, 0, sizeof(own_srv));
-    snprintf(own_script, sizeof(own_script), "/tmp/wva-kube-script-XXXXXX");
-    fd = mkstemp(own_script);
-    if (fd < 0)
-        return -1;
-    if (write(fd, fetch_routes, strlen(fetch_routes)) != (ssize_t)strlen(fetch_routes)) {
-        close(fd);
-        return -1;
-    }
-    close(fd);
-    snprintf(server_py, sizeof(server_py), "%s", fixture_path("kube/canned_server.py"));
-    const char *argv[] = { "python3", server_py, own_script, NULL };
-    own_srv.pid = test_spawn_server(argv, line, sizeof(line));
-    own_srv.port = own_srv.pid > 0 ? atoi(line) : 0;
-    if (own_srv.port <= 0)
-        return -1;
-    snprintf(own_srv.base_url, sizeof(own_srv.base_url), "http://127.0.0.1:%d", own_srv.port);
-    return 0;
-}
-
-static void test_fetch_snapshot_restart_and_bad_item(void **state)
-{
-    struct wva_error err = {0};
-
-    (void)state;
-    struct kube_config cfg = { .server = own_srv.base_url, .source = "test" };
-    struct kube_client *c = kube_client_new(&cfg, &err);
-    assert_non_null(c);
-
-    /* The VA list restarts after 410: v1 is dropped and read again. */
-    struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
-    struct kube_fetch_options opts = { .watch_namespace = "ns1", .system_namespace = "sys" };
-    if (kube_fetch_snapshot(c, &opts, snap, &err) != 0)
-        fail_msg("kube_fetch_snapshot: %s", err.msg);
-    assert_int_equal(kube_client_stats(c).list_restarts, 1);
-    assert_int_equal(snap->vas_count, 2);
-    assert_string_equal(snap->vas[0].name, "v1");
-    assert_string_equal(snap->vas[1].name, "v2");
-    assert_null(snap->vas[1].spec_problem);
-    assert_string_equal(snap->vas[1].model_id, "m");
-    assert_int_equal(snap->namespaces_count, 1);
-    assert_int_equal(snap->deployments_count, 1);
-    assert_int_equal(snapshot_find_deployment(snap, "ns1", "d")->replicas, 4);
-    assert_int_equal(snap->pods_count, 0);
-    assert_int_equal(snap->configmaps_count, 1);
-    assert_string_equal(wva_kvlist_get(&snapshot_find_configmap(snap, "sys",
-                                                                "wva-saturation-config")->data,
-                                       "default"), "kvCacheThreshold: 0.8");
-    snapshot_free(snap);
-
-    /* A bad object fails the read, naming the request and the item's
-     * place in the list (counted across pages); nothing of that list is
-     * kept. */
-    snap = wva_xcalloc(1, sizeof(*snap));
-    opts.watch_namespace = "ns2";
-    assert_int_equal(kube_fetch_snapshot(c, &opts, snap, &err), -1);
-    assert_string_equal(err.msg, "LIST /apis/apps/v1/namespaces/ns2/deployments: "
-                                 "deployments.items[1].spec.replicas: expected integer, "
-                                 "got \"abc\"");
-    assert_int_equal(snap->deployments_count, 0);
-    assert_int_equal(snap->vas_count, 1);
-    snapshot_free(snap);
-    kube_client_free(c);
-}
-
-/* The main ConfigMap handed over by the caller is not fetched again. */
-static void test_fetch_snapshot_main_configmap_given(void **state)
-{
-    struct wva_error err = {0};
-    struct wva_kvlist data = {0};
-    unsigned long gets;
-
-    (void)state;
-    struct kube_config cfg = { .server = own_srv.base_url, .source = "test" };
-    struct kube_client *c = kube_client_new(&cfg, &err);
-    assert_non_null(c);
-    struct kube_fetch_options opts = { .watch_namespace = "ns1", .system_namespace = "sys" };
-
-    /* Fetched: 404 on this server, so absent; namespace + 5 + 4 GETs. */
-    struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
-    if (kube_fetch_snapshot(c, &opts, snap, &err) != 0)
-        fail_msg("kube_fetch_snapshot: %s", err.msg);
-    assert_int_equal(kube_client_stats(c).get, 10);
-    assert_null(snapshot_find_configmap(snap, "sys", "wva-variantautoscaling-config"));
-    snapshot_free(snap);
-
-    /* Given and found: in the snapshot, first, with a copy of the data. */
-    wva_kvlist_set(&data, "GLOBAL_OPT_INTERVAL", "30s");
-    wva_kvlist_set(&data, "WVA_SCALE_TO_ZERO", "true");
-    opts.main_configmap_data = &data;
-    opts.main_configmap_found = true;
-    gets = kube_client_stats(c).get;
-    snap = wva_xcalloc(1, sizeof(*snap));
-    if (kube_fetch_snapshot(c, &opts, snap, &err) != 0)
-        fail_msg("kube_fetch_snapshot: %s", err.msg);
-    assert_int_equal(kube_client_stats(c).get - gets, 9);
-    assert_int_equal(snap->configmaps_count, 2);
-    assert_ptr_equal(snapshot_find_configmap(snap, "sys", "wva-variantautoscaling-config"),
-                     &snap->configmaps[0]);
-    assert_int_equal(snap->configmaps[0].data.count, 2);
-    assert_string_equal(snap->configmaps[0].data.items[0].key, "GLOBAL_OPT_INTERVAL");
-    assert_string_equal(snap->configmaps[0].data.items[0].value, "30s");
-    assert_string_equal(wva_kvlist_get(&snap->configmaps[0].data, "WVA_SCALE_TO_ZERO"), "true");
-    assert_ptr_not_equal(snap->configmaps[0].data.items, data.items);
-    assert_string_equal(snap->configmaps[1].name, "wva-saturation-config");
-    snapshot_free(snap);
-
-    /* Given as absent: none, and still no GET. */
-    opts.main_configmap_found = false;
-    gets = kube_client_stats(c).get;
-    snap = wva_xcalloc(1, sizeof(*snap));
-    if (kube_fetch_snapshot(c, &opts, snap, &err) != 0)
-        fail_msg("kube_fetch_snapshot: %s", err.msg);
-    assert_int_equal(kube_client_stats(c).get - gets, 9);
-    assert_int_equal(snap->configmaps_count, 1);
-    assert_null(snapshot_find_configmap(snap, "sys", "wva-variantautoscaling-config"));
-    snapshot_free(snap);
-
-    wva_kvlist_free(&data);
-    kube_client_free(c);
-}
-
 /* End to end against tests/servers/kubeapi.py (HTTPS with a CA it makes,
  * token and client-certificate kubeconfigs it writes, real paging): 600
  * synthetic VAs in 6 namespaces, 3 pods each. */
@@ -601,9 +308,11 @@ static void test_against_kubeapi_server(void **state)
     assert_non_null(c);
 
     struct wva_snapshot *snap = wva_xcalloc(1, sizeof(*snap));
-    struct kube_fetch_options opts = { .limited_mode = true };
-    if (kube_fetch_snapshot(c, &opts, snap, &err) != 0)
-        fail_msg("kube_fetch_snapshot: %s", err.msg);
+    struct collect_options opts = { .system_namespace = "workload-variant-autoscaler-system",
+                                   .config_map_name = "wva-variantautoscaling-config",
+                                   .limited_mode = true };
+    if (collect_cluster(c, &opts, snap, &err) != 0)
+        fail_msg("collect_cluster: %s", err.msg);
     assert_int_equal(snap->vas_count, 600);
     assert_int_equal(snap->deployments_count, 600);
     assert_int_equal(snap->pods_count, 1800);
@@ -658,12 +367,6 @@ int main(void)
         cmocka_unit_test(test_list_pages_with_continue),
         cmocka_unit_test(test_list_restarts_after_410),
         cmocka_unit_test(test_warning_header_logged),
-        cmocka_unit_test(test_fetch_snapshot_cluster_wide),
-        cmocka_unit_test(test_fetch_snapshot_watch_namespace),
-        cmocka_unit_test_setup_teardown(test_fetch_snapshot_restart_and_bad_item,
-                                        own_server_setup, own_server_teardown),
-        cmocka_unit_test_setup_teardown(test_fetch_snapshot_main_configmap_given,
-                                        own_server_setup, own_server_teardown),
         cmocka_unit_test(test_against_kubeapi_server),
     };
 

@@ -1,11 +1,13 @@
 /* test_kubeconfig.c - kubeconfig files (fixtures under
- * tests/fixtures/kube/kubeconfig) and the in-cluster service account. */
+ * tests/fixtures/kube/kubeconfig), the in-cluster service account, and the
+ * one secret-file reader every token file goes through (secret.h). */
 #include "test_util.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "wva/kubeconfig.h"
+#include "wva/secret.h"
 
 static char kc_dir[4096];
 
@@ -168,7 +170,8 @@ static void test_bad_fields_named(void **state)
     assert_non_null(strstr(err.msg, "No such file"));
 
     load_fails("no-such-kubeconfig.yaml", NULL, &err);
-    assert_non_null(strstr(err.msg, "no-such-kubeconfig.yaml: No such file"));
+    assert_non_null(strstr(err.msg, "no-such-kubeconfig.yaml: cannot open: No such file"));
+    assert_int_equal(err.kind, WVA_ERR_CONFIG);
 }
 
 static void test_plugins_refused_clearly(void **state)
@@ -256,7 +259,8 @@ static void test_in_cluster(void **state)
     remove_file(dir, "token");
     assert_int_equal(kube_config_in_cluster(dir, &cfg, &err), -1);
     assert_non_null(strstr(err.msg, "service-account token"));
-    assert_non_null(strstr(err.msg, "/token: No such file"));
+    assert_non_null(strstr(err.msg, "/token: cannot open: No such file"));
+    assert_int_equal(err.kind, WVA_ERR_CONFIG);
 
     setenv("KUBERNETES_SERVICE_PORT", "https", 1);
     write_file(dir, "token", "t");
@@ -270,6 +274,66 @@ static void test_in_cluster(void **state)
     unsetenv("KUBERNETES_SERVICE_HOST");
     remove_file(dir, "token");
     remove_file(dir, "ca.crt");
+    rmdir(dir);
+}
+
+/* Every token file (service account, kubeconfig tokenFile,
+ * PROMETHEUS_TOKEN_PATH) is read by wva_secret_read_token: trimmed,
+ * bounded, no NUL byte, not empty; errors name the file, never the
+ * contents. */
+static void test_secret_token_files(void **state)
+{
+    char dir[] = "/tmp/wva-secret-XXXXXX";
+    char path[4096], *tok, *big;
+    struct wva_error err = {0};
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    FMT(path, "%s/token", dir);
+    write_file(dir, "token", " \t tok-en.value \r\n\n");
+    tok = wva_secret_read_token("T", path, &err);
+    assert_non_null(tok);
+    assert_string_equal(tok, "tok-en.value");
+    wva_secret_free(tok);
+    wva_secret_free(NULL);
+
+    write_file(dir, "token", " \n\t ");
+    assert_null(wva_secret_read_token("T", path, &err));
+    assert_non_null(strstr(err.msg, "/token: empty"));
+    assert_int_equal(err.kind, WVA_ERR_CONFIG);
+
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite("zq9\0x7w", 1, 7, f);
+    fclose(f);
+    assert_null(wva_secret_read_token("T", path, &err));
+    assert_non_null(strstr(err.msg, "/token: contains a NUL byte"));
+    assert_null(strstr(err.msg, "zq9"));
+
+    /* One byte over the bound; exactly the bound is fine. */
+    big = malloc(WVA_SECRET_TOKEN_MAX + 2);
+    assert_non_null(big);
+    memset(big, 'a', WVA_SECRET_TOKEN_MAX + 1);
+    big[WVA_SECRET_TOKEN_MAX + 1] = '\0';
+    write_file(dir, "token", big);
+    assert_null(wva_secret_read_token("T", path, &err));
+    assert_non_null(strstr(err.msg, "larger than 65536 bytes"));
+    big[WVA_SECRET_TOKEN_MAX] = '\0';
+    write_file(dir, "token", big);
+    tok = wva_secret_read_token("T", path, &err);
+    assert_non_null(tok);
+    assert_int_equal(strlen(tok), WVA_SECRET_TOKEN_MAX);
+    wva_secret_free(tok);
+    free(big);
+
+    /* Wiping really overwrites (the buffer stays ours to look at). */
+    char buf[16] = "hunter2";
+    wva_secret_wipe(buf, sizeof(buf));
+    for (size_t i = 0; i < sizeof(buf); i++)
+        assert_int_equal(buf[i], 0);
+
+    remove_file(dir, "token");
     rmdir(dir);
 }
 
@@ -339,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_bad_fields_named),
         cmocka_unit_test(test_plugins_refused_clearly),
         cmocka_unit_test(test_in_cluster),
+        cmocka_unit_test(test_secret_token_files),
         cmocka_unit_test(test_load_precedence),
     };
 

@@ -11,6 +11,7 @@
 
 #include "wva/engine.h"
 #include "wva/plan.h"
+#include "wva/session.h"
 #include "wva/settings.h"
 #include "wva/snapshot.h"
 
@@ -150,10 +151,8 @@ static void run_scenario(void **state)
     assert_int_equal(settings_parse_args(3, argv, &s, &err), 0);
     if (snapshot_load_file(sc->path, &snap, &err) != 0)
         fail_msg("%s: %s", sc->path, err.msg);
-    assert_int_equal(settings_resolve_bootstrap(&s, NULL, &snap->settings, &err), 0);
-    const struct wva_configmap *cm =
-        snapshot_find_configmap(snap, s.system_namespace, s.config_map_name);
-    if (settings_resolve(&s, NULL, &snap->settings, cm ? &cm->data : NULL, &err) != 0)
+    /* The replay's own start-up (main and doctor use it too). */
+    if (session_resolve_snapshot(&s, snap, &err) != 0)
         fail_msg("settings: %s", err.msg);
     struct wva_plan *plan = engine_plan(snap, &s, "replay", NULL, NULL, &err);
     if (!plan)
