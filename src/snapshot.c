@@ -1046,6 +1046,8 @@ static const struct {
     {"cacheConfig", offsetof(struct wva_metrics, cache_config)},
     {"requestCount", offsetof(struct wva_metrics, request_count)},
     {"gatewayQueue", offsetof(struct wva_metrics, gateway_queue)},
+    {"runningRequests", offsetof(struct wva_metrics, running_requests)},
+    {"requestRate", offsetof(struct wva_metrics, request_rate)},
 };
 #define METRIC_FIELDS (sizeof(metric_fields) / sizeof(metric_fields[0]))
 
@@ -2476,6 +2478,8 @@ void snapshot_free(struct wva_snapshot *snap)
     series_free(&snap->metrics.cache_config);
     series_free(&snap->metrics.request_count);
     series_free(&snap->metrics.gateway_queue);
+    series_free(&snap->metrics.running_requests);
+    series_free(&snap->metrics.request_rate);
     for (size_t i = 0; i < snap->metrics.custom_count; i++) {
         free(snap->metrics.custom[i].metric);
         series_free(&snap->metrics.custom[i].series);

@@ -12,6 +12,7 @@ is not up yet), as in a cluster.
 import time
 
 SYSTEM_NS = "workload-variant-autoscaler-system"
+SCRAPE_DELAY = 15.0     # seconds from Ready to the first scraped sample
 
 
 def rfc3339(epoch):
@@ -87,7 +88,9 @@ class SnapshotWriter:
                 if p.node:
                     pod["spec"]["nodeName"] = p.node
                 pods.append(pod)
-                if not ready:
+                # Prometheus scrapes a new pod some seconds after it is
+                # Ready: until then it has no series.
+                if not ready or cluster.t - p.ready_at < SCRAPE_DELAY:
                     continue
                 if p.ready_at not in views:
                     views[p.ready_at] = cluster.pod_view(vs, since=p.ready_at)
