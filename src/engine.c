@@ -468,13 +468,14 @@ static void decide_model(struct cycle *c, struct model_work *mw)
     bool custom_known = custom_demand(c, mw, &custom);
     struct sizing_load load = {kv_load, queue_load, running, completions};
     struct sizing_params params = {t->kv_cache_threshold - t->kv_spare_trigger,
-                                   c->settings->global_opt_interval, t->spare_replicas};
+                                   WVA_SIZING_DRAIN_INTERVALS * c->settings->global_opt_interval,
+                                   t->spare_replicas};
     struct sizing_demand demand;
     sizing_model_demand(&load, &params, &demand);
 
     if (mw->analysis.should_scale_up) {
         mw->dir = DIR_UP;
-        mw->kv_demand = demand.up;
+        mw->kv_demand = demand.capacity;
         mw->replica_demand = fmax(sizing_min_growth_target(known_total, mw->starting), custom);
         int n = snprintf(mw->why, sizeof(mw->why), "saturated: avgSpareKv %.3g %s kvSpareTrigger "
                          "%.3g, avgSpareQueue %.3g %s queueSpareTrigger %.3g",
@@ -502,11 +503,11 @@ static void decide_model(struct cycle *c, struct model_work *mw)
                  "scale-down held: a spec.metrics series is missing");
     } else if (mw->analysis.scale_down_safe) {
         mw->dir = DIR_DOWN;
-        mw->kv_demand = demand.down;
+        mw->kv_demand = demand.capacity;
         mw->replica_demand = fmax(1, custom);
         snprintf(mw->why, sizeof(mw->why),
                  "underused: demand %.3g of capacity %.3g (a variant gives back at most half "
-                 "its replicas per run)", demand.down, mw->capacity_now);
+                 "its replicas per run)", demand.capacity, mw->capacity_now);
     } else {
         mw->dir = DIR_HOLD;
         snprintf(mw->why, sizeof(mw->why), "within thresholds: no scale-up needed, scale-down "

@@ -46,10 +46,12 @@ void sizing_model_demand(const struct sizing_load *load, const struct sizing_par
          * the backlog is fresh; an upper estimate when it is older. */
         out->arrival_rate = load->completion_rate + queue / drain;
     }
-    /* Assumption: KV usage grows with the requests served; sizing for the
-     * cover target leaves kvSpareTrigger of headroom per replica. */
-    out->up = (kv_used + out->backlog) / cover + spare;
-    out->down = (kv_used + out->backlog) / (cover * (1 - WVA_SIZING_DOWN_TOLERANCE)) + spare;
+    /* Assumption: KV usage grows in proportion to the requests served, so
+     * sizing the peak of the last minute for the cover target leaves
+     * kvSpareTrigger of headroom on every replica.  No extra tolerance on
+     * scale-down: the one-minute peak already reads high, and the spare
+     * keeps the model off the edge between two sizes. */
+    out->capacity = (kv_used + out->backlog) / cover + spare;
 }
 
 int sizing_scale_down_step(int total)

@@ -33,7 +33,7 @@ struct wva_thresholds {
     double spare_replicas;              /* WVA_DEFAULT_SPARE_REPLICAS */
 };
 
-#define WVA_DEFAULT_SPARE_REPLICAS 0.0
+#define WVA_DEFAULT_SPARE_REPLICAS 0.5
 
 struct wva_scale_to_zero {
     bool enabled;

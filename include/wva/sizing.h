@@ -11,10 +11,12 @@
 
 #include <stdbool.h>
 
-/* HPA's tolerance: a scale-down must leave the predicted usage this far
- * (relative) below the cover target, so a load on the edge of a replica
- * does not flap between two sizes. */
-#define WVA_SIZING_DOWN_TOLERANCE 0.1
+/* A backlog is charged over this many optimization intervals.  One would
+ * read a queue that grew while earlier replicas were loading as fresh
+ * arrivals again at every run; two halves that over-order and still
+ * drains a 5x step's backlog within about two intervals of the new
+ * replicas being Ready (scripts/simulate, step and bursty traces). */
+#define WVA_SIZING_DRAIN_INTERVALS 2
 
 /* What a model's measured replicas (Ready pods with KV and queue series)
  * report, summed over them. */
@@ -39,10 +41,9 @@ struct sizing_demand {
                              * NaN when not rate_known */
     double backlog;         /* capacity units the waiting requests occupy
                              * over the drain time; 0 when not rate_known */
-    double up;              /* capacity that covers the demand at the cover
-                             * target, plus the spare */
-    double down;            /* capacity a scale-down must keep: the same at
-                             * the cover target less the tolerance */
+    double capacity;        /* capacity that covers the demand at the cover
+                             * target, plus the spare: what a scale-up
+                             * grows to and a scale-down keeps */
 };
 
 /* The model's demand.  Assumptions, each where it is made in sizing.c:

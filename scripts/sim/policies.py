@@ -100,7 +100,8 @@ class Hpa(Policy):
     def _desired(self, cluster, vs, cur):
         if cur == 0:
             return self.min_replicas
-        values = [vs.h_kv[-1]] * vs.n_ready if vs.h_kv and vs.h_kv[-1] is not None else []
+        kv = cluster.scraped(vs.h_kv)
+        values = [kv] * vs.n_ready if kv is not None else []
         missing = len(vs.pods) - len(values)
         if not values:
             return cur          # no metrics at all: the HPA cannot compute, holds

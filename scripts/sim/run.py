@@ -105,14 +105,11 @@ def simulate(scenario, policy, seed):
                       gpus=scenario.gpus, start_replicas=start)
     if scenario.retention and hasattr(policy, "writer"):
         policy.writer.retention = scenario.retention
-    by_name = {vs.spec.name: vs for vs in cluster.variants}
     next_decision = policy.period
     steps = int(round(scenario.trace.end / scenario.dt))
     for _ in range(steps):
         if cluster.t + 1e-9 >= next_decision:
-            for name, n in sorted(policy.decide(cluster).items()):
-                if name in by_name:
-                    cluster.scale(by_name[name], n)
+            cluster.apply(policy.decide(cluster))
             next_decision += policy.period
         cluster.step()
     return cluster

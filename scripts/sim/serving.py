@@ -32,6 +32,8 @@ time, image caches, failures.
 import math
 import random
 
+SCRAPE_INTERVAL = 15.0  # seconds between Prometheus scrapes of a pod
+
 
 class Pod:
     __slots__ = ("name", "created", "scheduled", "ready_at", "node")
@@ -114,12 +116,13 @@ class Cluster:
         n = max(0, int(n))
         if n == vs.replicas and not warm:
             return
-        before = self.capacity_tokens(vs.spec.key)
         if not warm:
             self.actions += 1
         while len(vs.pods) < n:
             pod = vs.new_pod(self.t)
-            if warm:
+            if warm and (self.gpus is None or
+                         self.gpus_in_use(vs.spec.accelerator) + vs.spec.gpus
+                         <= self.gpus.get(vs.spec.accelerator, 0) + 1e-9):
                 pod.scheduled = self.t
                 pod.ready_at = self.t
                 pod.node = self._node_for(vs.spec)
@@ -134,9 +137,21 @@ class Cluster:
             vs.pods.sort(key=lambda p: p.created)
         vs.replicas = n
         self._schedule()
-        after = self.capacity_tokens(vs.spec.key)
-        if not warm and after != before:
-            self.capacity_changes[vs.spec.key].append((self.t, 1 if after > before else -1))
+
+    def apply(self, targets):
+        """Apply one decision {variant name: replicas}.  A model's capacity
+        change is recorded once per decision (its KV tokens over all
+        variants), so moving load between accelerators is no reversal."""
+        by_name = {vs.spec.name: vs for vs in self.variants}
+        keys = {by_name[n].spec.key for n in targets if n in by_name}
+        before = {k: self.capacity_tokens(k) for k in keys}
+        for name, n in sorted(targets.items()):
+            if name in by_name:
+                self.scale(by_name[name], n)
+        for k in keys:
+            after = self.capacity_tokens(k)
+            if after != before[k]:
+                self.capacity_changes[k].append((self.t, 1 if after > before[k] else -1))
 
     def capacity_tokens(self, key):
         return sum(v.replicas * v.spec.kv_tokens for v in self.models[key].variants)
@@ -246,10 +261,17 @@ class Cluster:
         if since is not None:
             start = max(start, min(w.stop - 1, int(since / self.dt + 1e-9)))
         w = slice(start, w.stop)
-        kv = [x for x in vs.h_kv[w] if x is not None]
+        # Gauges are seen as Prometheus scrapes them: one sample every
+        # SCRAPE_INTERVAL seconds; the peak is max_over_time of those.
+        every = max(1, int(round(SCRAPE_INTERVAL / self.dt)))
+        first = -(-w.start // every) * every
+        kv = [x for x in vs.h_kv[first:w.stop:every] if x is not None]
+        q = [x for x in vs.h_queue[first:w.stop:every] if x is not None]
+        if not kv:
+            kv = [x for x in vs.h_kv[w] if x is not None][-1:]
+            q = [x for x in vs.h_queue[w] if x is not None][-1:]
         if not kv:
             return None
-        q = [x for x in vs.h_queue[w] if x is not None]
         run = [x for x in vs.h_running[w] if x is not None]
         ready = vs.h_ready[w]
         done = vs.h_done[w]
@@ -257,8 +279,14 @@ class Cluster:
         return {
             "kv": max(kv), "queue": max(q), "running": sum(run) / len(run),
             "rate": sum(done) / pod_seconds if pod_seconds > 0 else 0.0,
-            "kv_now": vs.h_kv[-1],
+            "kv_now": self.scraped(vs.h_kv),
         }
+
+    def scraped(self, series):
+        """The latest scraped sample of a per-step series (None = none)."""
+        every = max(1, int(round(SCRAPE_INTERVAL / self.dt)))
+        i = (self.step_index - 1) // every * every
+        return series[i] if 0 <= i < len(series) else None
 
     def gateway_queue(self, m):
         """Requests held at the gateway: the backlog while no replica is ready."""
