@@ -38,7 +38,11 @@ WVA_BIN="$build/wva-optimizer" python3 "$top/tests/integration/test_faults.py"
 # Manifests: CRD schema, CronJob args/env, least-privilege RBAC derived from
 # the real binary's requests.
 WVA_BIN="$build/wva-optimizer" python3 "$top/tests/manifests/test_manifests.py"
-stages=$((stages + 5))
+# The simulator's own checks, and short closed-loop runs of the real binary:
+# no growth while starting replicas cover demand, no explosion under a
+# backlog, no flapping on a steady load.
+WVA_BIN="$build/wva-optimizer" python3 "$top/tests/sim/test_simulate.py"
+stages=$((stages + 6))
 
 # Unit tests once more under valgrind memcheck, without the sanitizers
 # (they cannot be combined): no invalid access, no leak.

@@ -4,7 +4,7 @@ Each model has one FIFO backlog in front of all its ready replicas (the
 gateway balances perfectly).  At every step of dt seconds (<= 5):
 
   arrivals   Poisson(rate * dt) requests join the backlog (seeded RNG);
-  service    a variant's requests in service complete at R / T per second
+  service    a variant's R requests in service complete at R / T per second
              (T = its service time for the current mean tokens: output
              tokens x decode time per token + input tokens x prefill time);
   admission  the backlog moves into free slots of ready replicas; a
@@ -207,7 +207,9 @@ class Cluster:
             for vs in m.variants:
                 spec = vs.spec
                 T = spec.service_time(tin, tout)
-                done = vs.running * (1.0 - math.exp(-dt / T))
+                # Little's law: R requests each in service for T seconds
+                # complete at R / T per second.
+                done = min(vs.running, vs.running * dt / T)
                 vs.running -= done
                 done_model += done
                 vs.h_done.append(done)
