@@ -143,3 +143,60 @@ def plot(path, title, clusters, trace):
 
 def fmt_ratio(x):
     return "-" if x is None or math.isnan(x) else "%.2f" % x
+
+
+def goals(results, scenarios):
+    """Issue 8's goals, each against HPA on the same trace: rows of
+    (goal, measured, target, reached).  results: {trace: [rows]}."""
+    out = []
+
+    def pick(trace, policy):
+        for r in results.get(trace, []):
+            if r["policy"] == policy:
+                return r
+        return None
+
+    w, h = pick("step", "wva-optimizer"), pick("step", "hpa-kv")
+    if w and h:
+        out.append(("step: SLO at most 1 point below HPA's",
+                    "%.2f%% vs HPA %.2f%%" % (w["slo"], h["slo"]),
+                    ">= %.2f%%" % (h["slo"] - 1), w["slo"] >= h["slo"] - 1))
+        out.append(("step: GPU cost at most HPA's", "%.1f vs HPA %.1f (%.2fx)"
+                    % (w["cost"], h["cost"], w["cost"] / h["cost"]),
+                    "<= %.1f" % h["cost"], w["cost"] <= h["cost"]))
+    w, h = pick("diurnal", "wva-optimizer"), pick("diurnal", "hpa-kv")
+    if w and h:
+        out.append(("diurnal: SLO >= 99.5%", "%.2f%%" % w["slo"], ">= 99.50%", w["slo"] >= 99.5))
+        out.append(("diurnal: GPU cost <= 0.85x HPA's", "%.1f vs HPA %.1f (%.2fx)"
+                    % (w["cost"], h["cost"], w["cost"] / h["cost"]),
+                    "<= %.1f" % (0.85 * h["cost"]), w["cost"] <= 0.85 * h["cost"]))
+    w, h = pick("bursty", "wva-optimizer"), pick("bursty", "hpa-kv")
+    if w and h:
+        out.append(("bursty: SLO at least HPA's", "%.2f%% vs HPA %.2f%%" % (w["slo"], h["slo"]),
+                    ">= %.2f%%" % h["slo"], w["slo"] >= h["slo"]))
+        out.append(("bursty: GPU cost <= 1.1x HPA's", "%.1f vs HPA %.1f (%.2fx)"
+                    % (w["cost"], h["cost"], w["cost"] / h["cost"]),
+                    "<= %.1f" % (1.1 * h["cost"]), w["cost"] <= 1.1 * h["cost"]))
+    for name in ("step", "diurnal"):
+        w = pick(name, "wva-optimizer")
+        if w:
+            out.append(("%s: <= 1 capacity reversal per model-hour" % name,
+                        "%.2f" % w["reversals"], "<= 1", w["reversals"] <= 1))
+    w = pick("step", "wva-optimizer")
+    sc = scenarios.get("step")
+    if w and sc and w["recover"] is not None:
+        cold = min(v.cold_start for v in sc.catalogue)
+        limit = cold + 2 * sc.interval
+        out.append(("step: SLO back within one cold start + two intervals",
+                    "%.0f s (HPA %s s)" % (w["recover"], "%.0f" % pick("step", "hpa-kv")["recover"]
+                                          if pick("step", "hpa-kv") else "-"),
+                    "<= %.0f s (%.0f s + 2 x %.0f s)" % (limit, cold, sc.interval),
+                    w["recover"] <= limit))
+    return out
+
+
+def goals_table(rows):
+    lines = ["| goal | measured | target | reached |", "|---|---|---|---|"]
+    for goal, measured, target, ok in rows:
+        lines.append("| %s | %s | %s | %s |" % (goal, measured, target, "yes" if ok else "**no**"))
+    return "\n".join(lines)

@@ -189,6 +189,9 @@ def parse_args(argv):
     out.add_argument("--json", help="write every row as JSON to this file")
     out.add_argument("--keep-snapshots", action="store_true",
                      help="keep each snapshot and plan under --out")
+    out.add_argument("--goals", action="store_true",
+                     help="also print issue 8's goals against HPA (needs the step, diurnal "
+                          "and bursty standard traces with the wva and hpa policies)")
     args = p.parse_args(argv)
     args.policies = [x.strip() for x in args.policies.split(",") if x.strip()]
     if args.standard and (args.catalogue or args.trace):
@@ -244,6 +247,7 @@ def main(argv=None):
             return 2
     os.makedirs(args.out, exist_ok=True)
     all_rows = {}
+    by_name = {sc.name: sc for sc in scenarios}
     for sc in scenarios:
         try:
             rows, clusters = run_scenario(sc, args, args.out)
@@ -264,4 +268,9 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump(all_rows, f, indent=1)
+    if args.goals:
+        rows = report.goals(all_rows, by_name)
+        print("\n### goals (against HPA on the same trace, seed %d)\n" % args.seed)
+        print(report.goals_table(rows))
+        print("\ngoals reached: %d of %d" % (sum(1 for r in rows if r[3]), len(rows)))
     return 0
