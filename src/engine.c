@@ -651,15 +651,21 @@ static int solve(struct cycle *c, struct wva_error *err)
 static void limit_growth(struct cycle *c, struct model_work *mw)
 {
     int limit = mw->thresholds.max_scale_up_per_run;
-    int growth = 0;
+    int growth = 0, total = 0;
 
-    if (limit <= 0)
-        return;
     for (size_t k = 0; k < mw->members_count; k++) {
         size_t i = mw->members[k];
+        total += c->variants[i].current_replicas;
         if (c->vw[i].target > c->variants[i].current_replicas)
             growth += c->vw[i].target - c->variants[i].current_replicas;
     }
+    if (mw->dir == DIR_UP) {
+        int step = sizing_max_growth(total);
+        if (limit <= 0 || step < limit)
+            limit = step;
+    }
+    if (limit <= 0)
+        return;
     while (growth > limit) {
         size_t worst = (size_t)-1;
         for (size_t k = 0; k < mw->members_count; k++) {

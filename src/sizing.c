@@ -59,6 +59,11 @@ int sizing_scale_down_step(int total)
     return total / 2 > 1 ? total / 2 : 1;
 }
 
+int sizing_max_growth(int total)
+{
+    return total > 4 ? total : 4;
+}
+
 int sizing_min_growth_target(int total, int starting)
 {
     return starting > 0 ? 0 : total + 1;

@@ -65,6 +65,12 @@ void sizing_model_demand(const struct sizing_load *load, const struct sizing_par
  * (log2) without dropping everything on one reading. */
 int sizing_scale_down_step(int total);
 
+/* Most replicas a model of `total` replicas may gain in one run: as many
+ * as it has, at least 4 (HPA's default scale-up policy).  What a backlog
+ * says is an estimate; doubling per run reaches any size in a few runs
+ * while new replicas report what they really serve. */
+int sizing_max_growth(int total);
+
 /* Least replicas a model that should scale up must reach: one more than it
  * runs when no replica is starting; none forced while some are starting
  * (their capacity counts; only demand beyond it grows the model). */

@@ -121,6 +121,16 @@ static void test_min_growth(void **state)
     assert_int_equal(sizing_min_growth_target(0, 0), 1);
 }
 
+/* At most double per run, at least 4 (HPA's default scale-up policy). */
+static void test_max_growth(void **state)
+{
+    (void)state;
+    assert_int_equal(sizing_max_growth(0), 4);
+    assert_int_equal(sizing_max_growth(3), 4);
+    assert_int_equal(sizing_max_growth(5), 5);
+    assert_int_equal(sizing_max_growth(40), 40);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -130,6 +140,7 @@ int main(void)
         cmocka_unit_test(test_spare_and_bad_inputs),
         cmocka_unit_test(test_scale_down_step),
         cmocka_unit_test(test_min_growth),
+        cmocka_unit_test(test_max_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
