@@ -67,7 +67,6 @@ struct model_work {
 struct variant_work {
     size_t model;               /* index into models, (size_t)-1 when skipped */
     bool known;                 /* takes part in the model's rows */
-    bool measured_capacity;     /* its pods report their KV capacity */
     double capacity;            /* per replica, in the model's capacity unit */
     int lower, upper;
     int target;
@@ -273,7 +272,6 @@ static void assign_capacities(struct cycle *c, struct model_work *mw)
         size_t i = mw->members[k];
         double tokens = observe_variant(c->obs, i)->capacity_tokens;
         double cost = c->variants[i].va->variant_cost;
-        c->vw[i].measured_capacity = tokens > 0;
         if (tokens <= 0)
             continue;
         sum_tokens += tokens;
@@ -389,6 +387,11 @@ static void decide_model(struct cycle *c, struct model_work *mw)
         if (vm->loads_count > 0) {
             any_measured = true;
             silent_pods += vm->pods_count - vm->loads_count;
+        } else if (c->vw[i].known) {
+            /* All starting: their capacity counts, and like any pod
+             * without metrics they forbid a scale-down (a readyReplicas
+             * that lags must not let the model shrink on unknown load). */
+            silent_pods += vm->pods_count;
         }
     }
 
