@@ -220,12 +220,22 @@ def scenarios_from_args(args):
                 raise InputError("--gpus: %r is not ACCELERATOR=COUNT" % part)
     saturation = None
     if args.saturation_config:
-        with open(args.saturation_config) as f:
-            saturation = yaml.safe_load(f) or {}
+        try:
+            with open(args.saturation_config) as f:
+                saturation = yaml.safe_load(f) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise InputError("--saturation-config %s: %s" % (args.saturation_config, e))
         if not isinstance(saturation, dict):
             raise InputError("--saturation-config: expected a YAML mapping")
     name = os.path.splitext(os.path.basename(args.trace))[0]
-    return [Scenario(name, load_catalogue(args.catalogue), load_trace(args.trace),
+    catalogue = load_catalogue(args.catalogue)
+    trace = load_trace(args.trace)
+    served = {v.key for v in catalogue}
+    for key in trace.models:
+        if key not in served:
+            print("simulate: warning: the trace's model %s/%s has no variant in the catalogue: "
+                  "its requests are never served" % key, file=sys.stderr)
+    return [Scenario(name, catalogue, trace,
                      interval=parse_duration(args.interval, "--interval"), dt=args.dt, gpus=gpus,
                      scale_to_zero=args.scale_to_zero,
                      retention=parse_duration(args.retention, "--retention"),
