@@ -7,12 +7,25 @@ set -euo pipefail
 # Building the program; cmocka is only for `make check` (a test package).
 build_packages=(build-essential autoconf automake pkg-config
     libcurl4-openssl-dev libjson-c-dev libyaml-dev libglpk-dev libsqlite3-dev)
-test_packages=(libcmocka-dev python3 python3-yaml openssl prometheus prometheus-pushgateway valgrind curl groff-base clang libclang-rt-14-dev)
+test_packages=(libcmocka-dev python3 python3-yaml python3-pip openssl prometheus prometheus-pushgateway valgrind curl groff-base clang libclang-rt-14-dev)
 
 packages=("${build_packages[@]}")
 if [ "${1:-}" != "--runtime" ]; then
     packages+=("${test_packages[@]}")
 fi
+
+# Python packages of the simulator (scripts/simulate) for the interpreter
+# the scripts run (python3 on PATH, which may not be Debian's): PyYAML for
+# its inputs, matplotlib for its plots.
+python_modules() {
+    [ "${1:-}" = "--runtime" ] && return 0
+    command -v python3 >/dev/null || return 0
+    python3 -c 'import yaml, matplotlib' 2>/dev/null && return 0
+    echo "installing Python packages for scripts/simulate: pyyaml matplotlib" >&2
+    python3 -m pip install --quiet pyyaml matplotlib 2>/dev/null ||
+        python3 -m pip install --quiet --break-system-packages pyyaml matplotlib ||
+        { echo "could not pip install pyyaml matplotlib for $(command -v python3)" >&2; return 1; }
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -20,7 +33,10 @@ for p in "${packages[@]}"; do
         missing+=("$p")
     fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+    python_modules "${1:-}"
+    exit 0
+fi
 
 echo "installing missing Debian packages: ${missing[*]}" >&2
 sudo=""
@@ -31,3 +47,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+python_modules "${1:-}"

@@ -32,9 +32,11 @@ stages=1
 # on 127.0.0.1; the Pushgateway; the fault matrix (API server and
 # Prometheus failures, malformed input, changes behind the program's
 # back); the manifests (CRD schema, CronJob args/env, least-privilege RBAC
-# derived from the real binary's requests).
+# derived from the real binary's requests); the simulator's own checks and
+# short closed-loop runs of the real binary (no growth while starting
+# replicas cover demand, no explosion under a backlog, no flapping).
 make -s check-integration
-stages=$((stages + 5))
+stages=$((stages + 6))
 
 # Unit tests once more under valgrind memcheck, without the sanitizers
 # (they cannot be combined): no invalid access, no leak.

@@ -409,6 +409,39 @@ char *collect_query_gateway_queue(const char *watch_ns)
                         "inference_extension_flow_control_queue_size", ")", watch_ns);
 }
 
+char *collect_query_running_requests(const char *watch_ns)
+{
+    struct wva_strbuf sb = WVA_STRBUF_INIT;
+    char *ns = prom_namespace_matcher(watch_ns);
+
+    /* The mean, not the peak: it is divided into the KV tokens in use to
+     * get the tokens one request holds (SPEC section 6).  Fresh series
+     * only, as for the peaks. */
+    wva_strbuf_addf(&sb,
+                    "max by (namespace, pod, model_name) "
+                    "(avg_over_time(vllm:num_requests_running{%s}[1m]) "
+                    "and on (namespace, pod, model_name) vllm:num_requests_running{%s})",
+                    ns, ns);
+    free(ns);
+    return wva_strbuf_detach(&sb);
+}
+
+char *collect_query_request_rate(const char *watch_ns)
+{
+    struct wva_strbuf sb = WVA_STRBUF_INIT;
+    char *ns = prom_namespace_matcher(watch_ns);
+
+    /* rate() over 1m needs two scrapes inside the minute: a scrape
+     * interval of 30 s or less (README, Prometheus prerequisites). */
+    wva_strbuf_addf(&sb,
+                    "sum by (namespace, pod, model_name) "
+                    "(rate(vllm:request_success_total{%s}[1m]) "
+                    "and on (namespace, pod, model_name) vllm:request_success_total{%s})",
+                    ns, ns);
+    free(ns);
+    return wva_strbuf_detach(&sb);
+}
+
 char *collect_query_custom(const char *watch_ns, const char *metric, struct wva_error *err)
 {
     /* The filter validated spec.metrics already; a name that reaches here
@@ -506,6 +539,12 @@ int collect_prom_metrics(struct prom_client *prom, const struct collect_metric_p
     if (run_query(prom, "gateway_queue", collect_query_gateway_queue(ns), t,
                   &metrics->gateway_queue, &e) < 0)
         goto out;
+    if (run_query(prom, "running_requests", collect_query_running_requests(ns), t,
+                  &metrics->running_requests, &e) < 0)
+        goto out;
+    if (run_query(prom, "request_rate", collect_query_request_rate(ns), t,
+                  &metrics->request_rate, &e) < 0)
+        goto out;
 
     if (names_count)
         metrics->custom = wva_xcalloc(names_count, sizeof(*metrics->custom));
@@ -550,13 +589,16 @@ int collect_metrics(struct prom_client *prom, struct wva_snapshot *snap,
 
 void collect_metrics_free(struct wva_metrics *metrics)
 {
+    const struct snapshot_metric *fields;
+    size_t nfields;
+
     if (!metrics)
         return;
-    prom_series_free(&metrics->kv_cache_usage);
-    prom_series_free(&metrics->queue_length);
-    prom_series_free(&metrics->cache_config);
-    prom_series_free(&metrics->request_count);
-    prom_series_free(&metrics->gateway_queue);
+    /* Every named series, from the snapshot's own table, so that a series
+     * added there cannot be forgotten here. */
+    fields = snapshot_metrics(&nfields);
+    for (size_t f = 0; f < nfields; f++)
+        prom_series_free(snapshot_metric_series(metrics, &fields[f]));
     for (size_t i = 0; i < metrics->custom_count; i++) {
         free(metrics->custom[i].metric);
         prom_series_free(&metrics->custom[i].series);

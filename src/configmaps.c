@@ -31,7 +31,7 @@
 #include "wva/values.h"
 #include "wva/yaml_doc.h"
 
-#define MAX_FIELDS 6
+#define MAX_FIELDS 7
 
 enum field_type {
     FIELD_FRACTION,     /* number in [0,1] */
@@ -62,7 +62,7 @@ struct kind_def {
     int nrules;
 };
 
-enum { SAT_KV, SAT_QUEUE, SAT_KV_SPARE, SAT_QUEUE_SPARE, SAT_WINDOW, SAT_MAX_UP };
+enum { SAT_KV, SAT_QUEUE, SAT_KV_SPARE, SAT_QUEUE_SPARE, SAT_WINDOW, SAT_MAX_UP, SAT_SPARE };
 enum { STZ_ENABLED, STZ_RETENTION };
 
 static const struct field_def sat_fields[] = {
@@ -72,6 +72,8 @@ static const struct field_def sat_fields[] = {
     [SAT_QUEUE_SPARE] = {"queueSpareTrigger", FIELD_NONNEG},
     [SAT_WINDOW] = {"scaleDownStabilizationWindow", FIELD_DURATION},
     [SAT_MAX_UP] = {"maxScaleUpPerRun", FIELD_COUNT},
+    /* An extension of upstream's fields (SPEC section 5 lists the others). */
+    [SAT_SPARE] = {"spareReplicas", FIELD_NONNEG},
 };
 static const struct field_rule sat_rules[] = {
     {SAT_KV, SAT_KV_SPARE},
@@ -79,7 +81,7 @@ static const struct field_rule sat_rules[] = {
 };
 static const struct kind_def sat_kind = {
     WVA_SATURATION_CONFIG, WVA_SATURATION_CONFIG_ALIAS,
-    sat_fields, 6, sat_rules, 2,
+    sat_fields, 7, sat_rules, 2,
 };
 
 static const struct field_def stz_fields[] = {
@@ -578,6 +580,7 @@ void config_default_thresholds(struct wva_thresholds *out)
     out->queue_spare_trigger = 3;
     out->scale_down_stabilization = 300;
     out->max_scale_up_per_run = 0;
+    out->spare_replicas = WVA_DEFAULT_SPARE_REPLICAS;
 }
 
 void config_thresholds(const struct wva_config *cfg, const char *ns,
@@ -596,6 +599,7 @@ void config_thresholds(const struct wva_config *cfg, const char *ns,
     out->queue_spare_trigger = v[SAT_QUEUE_SPARE];
     out->scale_down_stabilization = v[SAT_WINDOW];
     out->max_scale_up_per_run = (int)v[SAT_MAX_UP];
+    out->spare_replicas = v[SAT_SPARE];
 }
 
 void config_scale_to_zero(const struct wva_config *cfg, const char *ns,
@@ -740,6 +744,7 @@ struct wva_config *config_load(const struct wva_snapshot *snap,
     cfg->sat.builtin[SAT_QUEUE_SPARE] = t.queue_spare_trigger;
     cfg->sat.builtin[SAT_WINDOW] = t.scale_down_stabilization;
     cfg->sat.builtin[SAT_MAX_UP] = t.max_scale_up_per_run;
+    cfg->sat.builtin[SAT_SPARE] = t.spare_replicas;
     cfg->stz.def = &stz_kind;
     cfg->stz.builtin[STZ_ENABLED] = default_scale_to_zero ? 1.0 : 0.0;
     cfg->stz.builtin[STZ_RETENTION] = 600;

@@ -5,7 +5,8 @@
  * analysis into LP bounds and demands, solve (solver.c), and describe every
  * decision in the plan (plan.c).  This file holds the policy that links
  * them: the direction rule, scale-to/from-zero, the stabilization window,
- * GPU inventory, and the reasons people read.  It performs no I/O.
+ * GPU inventory, and the reasons people read; how much capacity a model
+ * needs is sizing.c's.  It performs no I/O.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include "wva/engine.h"
 #include "wva/filter.h"
 #include "wva/observe.h"
+#include "wva/sizing.h"
 #include "wva/solver.h"
 #include "wva/strbuf.h"
 #include "wva/strmap.h"
@@ -27,6 +29,10 @@
  * as "no successful request" (increase() may return tiny non-zero values
  * through extrapolation). */
 #define IDLE_REQUEST_COUNT 0.5
+/* A variant whose KV capacity nobody measured is assumed to cost this much
+ * more per token than the model's dearest measured variant, so the LP
+ * never prefers it on a guess (see assign_capacities). */
+#define UNMEASURED_COST_FACTOR 1.1
 
 enum direction {
     DIR_HOLD,
@@ -53,6 +59,7 @@ struct model_work {
     double kv_demand;           /* in capacity units */
     double replica_demand;
     double capacity_now;        /* in capacity units */
+    int starting;               /* replicas not Ready, over all members */
     size_t solver_model;
 };
 
@@ -241,23 +248,46 @@ static void mark_metrics_unavailable(struct cycle *c, struct model_work *mw, con
     }
 }
 
-/* Capacity per replica in KV tokens when every known member reports its
- * cache size, else equal across the model's variants (SPEC section 6). */
+/* Capacity per replica in KV tokens (num_gpu_blocks x block_size), then
+ * expressed in the model's capacity unit (the mean of its known members).
+ * A member whose pods do not report it (none running, or all starting) is
+ * assumed to hold the mean of the measured ones, but never to be cheaper
+ * per token than the dearest measured one: a guess must not win the LP
+ * (its starting replicas still count).  With no measurement at all, every
+ * member counts the same (SPEC section 6). */
 static void assign_capacities(struct cycle *c, struct model_work *mw)
 {
-    bool all_tokens = true;
-    double sum = 0;
-    size_t n = 0;
+    double sum_tokens = 0, dearest = 0, sum = 0;
+    size_t measured = 0, n = 0;
+    bool priced = true;
 
     for (size_t k = 0; k < mw->members_count; k++) {
         size_t i = mw->members[k];
-        if (c->vw[i].known && observe_variant(c->obs, i)->capacity_tokens <= 0)
-            all_tokens = false;
+        double tokens = observe_variant(c->obs, i)->capacity_tokens;
+        double cost = c->variants[i].va->variant_cost;
+        if (tokens <= 0)
+            continue;
+        sum_tokens += tokens;
+        measured++;
+        if (cost > 0 && cost / tokens > dearest)
+            dearest = cost / tokens;
+        if (!(cost > 0))
+            priced = false;
     }
     for (size_t k = 0; k < mw->members_count; k++) {
         size_t i = mw->members[k];
         double tokens = observe_variant(c->obs, i)->capacity_tokens;
-        c->vw[i].capacity = all_tokens && tokens > 0 ? tokens : 1;
+        double cost = c->variants[i].va->variant_cost;
+        if (measured == 0) {
+            c->vw[i].capacity = 1;
+        } else if (tokens > 0) {
+            c->vw[i].capacity = tokens;
+        } else {
+            double guess = sum_tokens / (double)measured;
+            if (priced && dearest > 0 && cost > 0)
+                guess = fmin(guess, cost / (dearest * UNMEASURED_COST_FACTOR));
+            c->vw[i].capacity = guess;
+        }
         if (c->vw[i].known) {
             sum += c->vw[i].capacity;
             n++;
@@ -293,6 +323,14 @@ static void set_bounds(struct cycle *c, struct model_work *mw)
                 w->upper = w->lower + limit;
             break;
         case DIR_DOWN:
+            /* The step limit is per variant, not a count row over the
+             * model: a count row would keep many small replicas instead of
+             * a few large ones. */
+            w->lower = clamped - sizing_scale_down_step(clamped);
+            if (w->lower < v->va->min_replicas)
+                w->lower = v->va->min_replicas;
+            w->upper = clamped;
+            break;
         case DIR_TO_ZERO:
             w->lower = v->va->min_replicas;
             w->upper = clamped;
@@ -304,6 +342,18 @@ static void set_bounds(struct cycle *c, struct model_work *mw)
     }
 }
 
+/* A variant takes part in its model's rows when its pods report load, when
+ * it has no replica, or when every replica is still starting (not Ready:
+ * vLLM is not serving yet, so there is nothing to report, and their
+ * capacity is on its way).  A variant with Ready pods that report nothing
+ * is unknown: it holds. */
+static bool variant_known(const struct wva_variant *v, const struct wva_variant_metrics *vm)
+{
+    int cur = v->current_replicas;
+
+    return vm->loads_count > 0 || cur == 0 || (v->ready_replicas <= 0 && cur > 0);
+}
+
 static void decide_model(struct cycle *c, struct model_work *mw)
 {
     const struct wva_thresholds *t = &mw->thresholds;
@@ -313,19 +363,28 @@ static void decide_model(struct cycle *c, struct model_work *mw)
     size_t silent_pods = 0;     /* running pods of measured variants without metrics */
     bool any_measured = false;
     double kv_load = 0, queue_load = 0, requests = 0, gateway = 0, age = 0;
+    double running = 0, completions = 0;
 
     config_thresholds(c->config, mw->ns, mw->model_id, &mw->thresholds);
     config_scale_to_zero(c->config, mw->ns, mw->model_id, &mw->scale_to_zero);
 
     for (size_t k = 0; k < mw->members_count; k++) {
         size_t i = mw->members[k];
+        const struct wva_variant *v = &c->variants[i];
         const struct wva_variant_metrics *vm = observe_variant(c->obs, i);
-        int cur = c->variants[i].current_replicas;
+        int cur = v->current_replicas;
         total += cur;
-        c->vw[i].known = vm->loads_count > 0 || cur == 0;
+        if (cur > v->ready_replicas)
+            mw->starting += cur - (v->ready_replicas > 0 ? v->ready_replicas : 0);
+        c->vw[i].known = variant_known(v, vm);
         if (vm->loads_count > 0) {
             any_measured = true;
             silent_pods += vm->pods_count - vm->loads_count;
+        } else if (c->vw[i].known) {
+            /* All starting: their capacity counts, and like any pod
+             * without metrics they forbid a scale-down (a readyReplicas
+             * that lags must not let the model shrink on unknown load). */
+            silent_pods += vm->pods_count;
         }
     }
 
@@ -338,8 +397,12 @@ static void decide_model(struct cycle *c, struct model_work *mw)
     }
     if (total > 0 && !any_measured) {
         char why[300];
-        snprintf(why, sizeof(why), "no usable metrics for model %.200s; holding replicas",
-                 mw->model_id);
+        if (mw->starting >= total)
+            snprintf(why, sizeof(why), "no usable metrics for model %.200s: all %d replica(s) "
+                     "still starting; holding replicas", mw->model_id, total);
+        else
+            snprintf(why, sizeof(why), "no usable metrics for model %.200s; holding replicas",
+                     mw->model_id);
         mark_metrics_unavailable(c, mw, why);
         return;
     }
@@ -352,6 +415,7 @@ static void decide_model(struct cycle *c, struct model_work *mw)
         if (!c->vw[i].known)
             continue;
         known_total += c->variants[i].current_replicas;
+        /* Starting replicas count as capacity (SPEC section 6). */
         mw->capacity_now += c->vw[i].capacity * c->variants[i].current_replicas;
         loads = wva_xrealloc(loads, (loads_count + vm->loads_count + 1) * sizeof(*loads));
         for (size_t r = 0; r < vm->loads_count; r++) {
@@ -359,6 +423,8 @@ static void decide_model(struct cycle *c, struct model_work *mw)
             kv_load += vm->loads[r].kv * c->vw[i].capacity;
             queue_load += vm->loads[r].queue;
         }
+        running += vm->running;
+        completions += vm->completion_rate;
     }
 
     if (total == 0) {
@@ -396,20 +462,27 @@ static void decide_model(struct cycle *c, struct model_work *mw)
 
     double custom = 0;
     bool custom_known = custom_demand(c, mw, &custom);
-    double kv_room = t->kv_cache_threshold - t->kv_spare_trigger;
-    double queue_room = t->queue_length_threshold - t->queue_spare_trigger;
-    double queue_demand = queue_room > 0 ? queue_load / queue_room : 0;
-    mw->kv_demand = kv_room > 0 ? kv_load / kv_room : 0;
+    struct sizing_load load = {kv_load, queue_load, running, completions};
+    struct sizing_params params = {t->kv_cache_threshold - t->kv_spare_trigger,
+                                   WVA_SIZING_DRAIN_INTERVALS * c->settings->global_opt_interval,
+                                   t->spare_replicas};
+    struct sizing_demand demand;
+    sizing_model_demand(&load, &params, &demand);
 
     if (mw->analysis.should_scale_up) {
         mw->dir = DIR_UP;
-        mw->replica_demand = fmax(fmax(known_total + 1, queue_demand), custom);
-        snprintf(mw->why, sizeof(mw->why), "saturated: avgSpareKv %.3g %s kvSpareTrigger %.3g, "
-                 "avgSpareQueue %.3g %s queueSpareTrigger %.3g", mw->analysis.avg_spare_kv,
-                 mw->analysis.avg_spare_kv < t->kv_spare_trigger ? "<" : ">=", t->kv_spare_trigger,
-                 mw->analysis.avg_spare_queue,
-                 mw->analysis.avg_spare_queue < t->queue_spare_trigger ? "<" : ">=",
-                 t->queue_spare_trigger);
+        mw->kv_demand = demand.capacity;
+        mw->replica_demand = fmax(sizing_min_growth_target(known_total, mw->starting), custom);
+        int n = snprintf(mw->why, sizeof(mw->why), "saturated: avgSpareKv %.3g %s kvSpareTrigger "
+                         "%.3g, avgSpareQueue %.3g %s queueSpareTrigger %.3g",
+                         mw->analysis.avg_spare_kv,
+                         mw->analysis.avg_spare_kv < t->kv_spare_trigger ? "<" : ">=",
+                         t->kv_spare_trigger, mw->analysis.avg_spare_queue,
+                         mw->analysis.avg_spare_queue < t->queue_spare_trigger ? "<" : ">=",
+                         t->queue_spare_trigger);
+        if (mw->starting > 0 && n > 0 && (size_t)n < sizeof(mw->why))
+            snprintf(mw->why + n, sizeof(mw->why) - (size_t)n, "; %d replica(s) starting count "
+                     "as capacity", mw->starting);
     } else if (mw->analysis.scale_down_safe && recent_scale_up(c, mw, &age)) {
         mw->dir = DIR_HOLD;
         snprintf(mw->why, sizeof(mw->why), "scale-down held: a scale-up was recommended %.0fs ago, "
@@ -426,10 +499,11 @@ static void decide_model(struct cycle *c, struct model_work *mw)
                  "scale-down held: a spec.metrics series is missing");
     } else if (mw->analysis.scale_down_safe) {
         mw->dir = DIR_DOWN;
-        mw->replica_demand = fmax(fmax(fmax(known_total - 1, 1), queue_demand), custom);
+        mw->kv_demand = demand.capacity;
+        mw->replica_demand = fmax(1, custom);
         snprintf(mw->why, sizeof(mw->why),
-                 "underused: the load of %zu non-saturated replicas fits in one fewer",
-                 mw->analysis.non_saturated);
+                 "underused: demand %.3g of capacity %.3g (a variant gives back at most half "
+                 "its replicas per run)", demand.capacity, mw->capacity_now);
     } else {
         mw->dir = DIR_HOLD;
         snprintf(mw->why, sizeof(mw->why), "within thresholds: no scale-up needed, scale-down "
@@ -573,15 +647,21 @@ static int solve(struct cycle *c, struct wva_error *err)
 static void limit_growth(struct cycle *c, struct model_work *mw)
 {
     int limit = mw->thresholds.max_scale_up_per_run;
-    int growth = 0;
+    int growth = 0, total = 0;
 
-    if (limit <= 0)
-        return;
     for (size_t k = 0; k < mw->members_count; k++) {
         size_t i = mw->members[k];
+        total += c->variants[i].current_replicas;
         if (c->vw[i].target > c->variants[i].current_replicas)
             growth += c->vw[i].target - c->variants[i].current_replicas;
     }
+    if (mw->dir == DIR_UP) {
+        int step = sizing_max_growth(total);
+        if (limit <= 0 || step < limit)
+            limit = step;
+    }
+    if (limit <= 0)
+        return;
     while (growth > limit) {
         size_t worst = (size_t)-1;
         for (size_t k = 0; k < mw->members_count; k++) {

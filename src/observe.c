@@ -1,8 +1,9 @@
 /* observe.c - joins Prometheus samples to variants through their pods.
  *
- * Per pod we keep the peak KV usage, peak queue, KV capacity and custom
- * series values; per variant, the list of its live pods.  Unknown values
- * are NaN internally and never leak out as zeros.
+ * Per pod we keep the peak KV usage, peak queue, KV capacity, requests in
+ * service, completions per second and custom series values; per variant,
+ * the list of its live pods.  Unknown values are NaN internally and never
+ * leak out as zeros.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 struct pod_values {
     size_t variant;             /* index into variants */
     double kv, queue, capacity; /* NaN = unknown */
+    double running, rate;       /* NaN = unknown */
 };
 
 struct custom_metric {
@@ -94,7 +96,7 @@ static void join_pods(struct wva_observer *obs, const struct wva_variant *varian
         const struct wva_pod *pod = &snap->pods[p];
         const char *name;
 
-        obs->pods[p] = (struct pod_values){(size_t)-1, NAN, NAN, NAN};
+        obs->pods[p] = (struct pod_values){(size_t)-1, NAN, NAN, NAN, NAN, NAN};
         if (pod->terminating)
             continue;
         name = pod_deployment(pod, dep, sizeof(dep));
@@ -109,16 +111,33 @@ static void join_pods(struct wva_observer *obs, const struct wva_variant *varian
     strmap_free(by_deployment);
 }
 
-/* Peak of a per-pod series into the field at offset (kv or queue). */
-static void join_peak(struct wva_observer *obs, const struct wva_series *series, bool is_kv)
+enum pod_field { POD_KV, POD_QUEUE, POD_RUNNING, POD_RATE };
+
+static double *pod_slot(struct pod_values *pv, enum pod_field field)
+{
+    switch (field) {
+    case POD_KV: return &pv->kv;
+    case POD_QUEUE: return &pv->queue;
+    case POD_RUNNING: return &pv->running;
+    default: return &pv->rate;
+    }
+}
+
+/* Peak of a per-pod series into one field (a pod has one sample per
+ * series; duplicates keep the largest, the conservative reading).
+ * A negative count or rate is not a measurement: it stays unknown. */
+static void join_peak(struct wva_observer *obs, const struct wva_series *series,
+                      enum pod_field field)
 {
     size_t p;
 
     for (size_t i = 0; i < series->count; i++) {
         if (!sample_pod(obs, &series->items[i], &p))
             continue;
-        double *slot = is_kv ? &obs->pods[p].kv : &obs->pods[p].queue;
+        double *slot = pod_slot(&obs->pods[p], field);
         double value = series->items[i].value;
+        if (value < 0 && (field == POD_RUNNING || field == POD_RATE))
+            continue;
         if (isnan(*slot) || value > *slot)
             *slot = value;
     }
@@ -152,10 +171,16 @@ static void summarise_variants(struct wva_observer *obs)
 
         m->pods_count = n;
         m->loads = n ? wva_xcalloc(n, sizeof(*m->loads)) : NULL;
+        m->running = m->completion_rate = 0;
         for (size_t k = 0; k < n; k++) {
             const struct pod_values *pv = &obs->pods[obs->variant_pods[v][k]];
-            if (!isnan(pv->kv) && !isnan(pv->queue))
+            if (!isnan(pv->kv) && !isnan(pv->queue)) {
                 m->loads[m->loads_count++] = (struct wva_replica_load){pv->kv, pv->queue};
+                /* Any measured pod without them makes the sums unknown:
+                 * a partial sum would read as less load than there is. */
+                m->running += pv->running;
+                m->completion_rate += pv->rate;
+            }
             if (!isnan(pv->capacity) && m->capacity_tokens == 0)
                 m->capacity_tokens = pv->capacity;
         }
@@ -226,8 +251,10 @@ struct wva_observer *observe_new(const struct wva_snapshot *snap,
     obs->gateway = strmap_new(snap->metrics.gateway_queue.count);
 
     join_pods(obs, variants);
-    join_peak(obs, &snap->metrics.kv_cache_usage, true);
-    join_peak(obs, &snap->metrics.queue_length, false);
+    join_peak(obs, &snap->metrics.kv_cache_usage, POD_KV);
+    join_peak(obs, &snap->metrics.queue_length, POD_QUEUE);
+    join_peak(obs, &snap->metrics.running_requests, POD_RUNNING);
+    join_peak(obs, &snap->metrics.request_rate, POD_RATE);
     join_capacity(obs);
     summarise_variants(obs);
     index_model_series(obs);

@@ -71,6 +71,10 @@ static json_object *render_variant(const struct wva_plan_variant *v)
     json_object_object_add(o, "accelerator", json_string_or_null(v->accelerator));
     json_object_object_add(o, "currentReplicas", json_object_new_int(v->current_replicas));
     json_object_object_add(o, "readyReplicas", json_object_new_int(v->ready_replicas));
+    /* SPEC section 6: Deployment replicas - readyReplicas, still loading. */
+    json_object_object_add(o, "startingReplicas",
+                           json_object_new_int(v->current_replicas > v->ready_replicas
+                                                   ? v->current_replicas - v->ready_replicas : 0));
     json_object_object_add(o, "targetReplicas", json_object_new_int(v->target_replicas));
     json_object_object_add(o, "action", json_object_new_string(plan_action_name(v->action)));
     json_object_object_add(o, "skipReason", json_string_or_null(filter_skip_name(v->skip)));

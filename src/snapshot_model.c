@@ -26,6 +26,8 @@ static const struct snapshot_metric metric_table[] = {
     {"cacheConfig", offsetof(struct wva_metrics, cache_config)},
     {"requestCount", offsetof(struct wva_metrics, request_count)},
     {"gatewayQueue", offsetof(struct wva_metrics, gateway_queue)},
+    {"runningRequests", offsetof(struct wva_metrics, running_requests)},
+    {"requestRate", offsetof(struct wva_metrics, request_rate)},
 };
 
 const struct snapshot_metric *snapshot_metrics(size_t *count)

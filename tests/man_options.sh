@@ -59,6 +59,16 @@ for var in "${vars[@]}" KUBECONFIG; do
     else fail "variable $var is not an entry of the ENVIRONMENT section"; fi
 done
 
+# ConfigMap fields: every field of the saturation and scale-to-zero tables
+# in src/configmaps.c.
+CONFIGMAPS_C=$top_srcdir/src/configmaps.c
+mapfile -t fields < <(grep -oE '\] = \{"[A-Za-z_]+", FIELD_' "$CONFIGMAPS_C" |
+    sed 's/^] = {"//; s/", FIELD_$//' | sort -u)
+[[ ${#fields[@]} -ge 8 ]] || fail "too few ConfigMap fields found in $CONFIGMAPS_C (${#fields[@]})"
+for field in "${fields[@]}"; do
+    if in_page "$field"; then pass; else fail "ConfigMap field $field is not in $MAN_PAGE"; fi
+done
+
 # Renders cleanly.
 if command -v groff >/dev/null; then
     warnings=$(groff -man -ww -z "$MAN_PAGE" 2>&1)

@@ -82,7 +82,7 @@ int collect_cluster(struct kube_client *kc, const struct collect_options *o,
 
 /* ---- the metrics --------------------------------------------------------
  *
- * Queries per run: 5 + the number of distinct spec.metrics names, whatever
+ * Queries per run: 7 + the number of distinct spec.metrics names, whatever
  * the number of VAs; +1 when vllm:kv_cache_usage_perc has no usable sample
  * and vllm:gpu_cache_usage_perc is asked instead; -1 when no model has
  * scale-to-zero enabled (the request-count query is skipped).  Each query
@@ -99,6 +99,10 @@ char *collect_query_cache_config(const char *watch_ns);
 /* Successful requests over the retention period (seconds, > 0). */
 char *collect_query_request_count(const char *watch_ns, double retention_seconds);
 char *collect_query_gateway_queue(const char *watch_ns);
+/* Per pod: requests in service (mean over 1m) and completions per second
+ * (rate over 1m), for arrival-rate and backlog sizing. */
+char *collect_query_running_requests(const char *watch_ns);
+char *collect_query_request_rate(const char *watch_ns);
 /* A spec.metrics series: NULL + err (WVA_ERR_INTERNAL: the filter refuses
  * such VAs first) when metric is not a valid metric name. */
 char *collect_query_custom(const char *watch_ns, const char *metric, struct wva_error *err);

@@ -22,6 +22,12 @@ struct wva_variant_metrics {
     size_t loads_count;
     size_t pods_count;              /* live (non-terminating) pods joined */
     double capacity_tokens;         /* num_gpu_blocks * block_size, 0 = unknown */
+    /* Over the pods in loads: requests in service (runningRequests) and
+     * completions per second (requestRate), summed; NaN when any of those
+     * pods lacks the series (unknown, never a partial sum), 0 when loads
+     * is empty. */
+    double running;
+    double completion_rate;
 };
 
 struct wva_observer;

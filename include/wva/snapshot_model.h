@@ -148,6 +148,10 @@ struct wva_metrics {
     struct wva_series cache_config;     /* labels num_gpu_blocks, block_size */
     struct wva_series request_count;    /* by (namespace, model_name) */
     struct wva_series gateway_queue;    /* by (namespace?, target_model_name) */
+    struct wva_series running_requests; /* vllm:num_requests_running, mean over
+                                         * 1m, by (namespace, pod, model_name) */
+    struct wva_series request_rate;     /* rate(vllm:request_success_total[1m]),
+                                         * by (namespace, pod, model_name) */
     struct wva_custom_series *custom;
     size_t custom_count;
     /* Live runs: Prometheus could not be queried (error text, else NULL).

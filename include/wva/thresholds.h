@@ -17,7 +17,13 @@ struct wva_thresholds {
     double queue_spare_trigger;         /* 3 */
     double scale_down_stabilization;    /* seconds, 300 */
     int max_scale_up_per_run;           /* 0 = unlimited */
+    /* Capacity kept free beyond the measured demand, in replicas of the
+     * model's mean per-replica capacity (spareReplicas, an extension of
+     * upstream's fields): what absorbs a burst while new replicas load. */
+    double spare_replicas;              /* WVA_DEFAULT_SPARE_REPLICAS */
 };
+
+#define WVA_DEFAULT_SPARE_REPLICAS 0.5
 
 struct wva_scale_to_zero {
     bool enabled;

@@ -602,18 +602,23 @@ static void test_fetch_all_namespaces(void **state)
     assert_non_null(cs);
     assert_int_equal(cs->series.count, 1);
     assert_true(cs->series.items[0].value == 7.0);
+    /* The per-pod series that size the arrival rate and the backlog. */
+    assert_int_equal(m.running_requests.count, 2);
+    assert_true(find_pod(&m.running_requests, "llama-h100-5c8b-fghij")->value == 12.25);
+    assert_int_equal(m.request_rate.count, 2);
+    assert_true(find_pod(&m.request_rate, "llama-a100-7d9f-abcde")->value == 1.75);
 
-    /* 5 fixed queries + 1 distinct custom name, whatever the number of VAs. */
+    /* 7 fixed queries + 1 distinct custom name, whatever the number of VAs. */
     prom_client_stats(c, &st);
-    assert_int_equal(st.queries, 6);
+    assert_int_equal(st.queries, 8);
     assert_int_equal(st.failed, 0);
-    assert_int_equal(st.http_attempts, 6);
-    assert_int_equal(st.samples, 7);
+    assert_int_equal(st.http_attempts, 8);
+    assert_int_equal(st.samples, 11);
     assert_int_equal(st.dropped, 1);
 
     /* The exact form body on the wire, no time parameter. */
     json_object *reqs = server_requests(srv);
-    assert_int_equal(json_object_array_length(reqs), 6);
+    assert_int_equal(json_object_array_length(reqs), 8);
     assert_string_equal(request_field(reqs, 0, "body"),
                         "query=max%20by%20%28namespace%2C%20pod%2C%20model_name%29%20%28max_ove"
                         "r_time%28vllm%3Akv_cache_usage_perc%7B%7D%5B1m%5D%29%20and%20on%20%28n"
@@ -623,6 +628,14 @@ static void test_fetch_all_namespaces(void **state)
     assert_string_equal(request_field(reqs, 3, "query"),
                         "sum by (namespace, model_name) "
                         "(increase(vllm:request_success_total{}[600s]))");
+    assert_string_equal(request_field(reqs, 5, "query"),
+                        "max by (namespace, pod, model_name) "
+                        "(avg_over_time(vllm:num_requests_running{}[1m]) "
+                        "and on (namespace, pod, model_name) vllm:num_requests_running{})");
+    assert_string_equal(request_field(reqs, 6, "query"),
+                        "sum by (namespace, pod, model_name) "
+                        "(rate(vllm:request_success_total{}[1m]) "
+                        "and on (namespace, pod, model_name) vllm:request_success_total{})");
     json_object_put(reqs);
 
     collect_metrics_free(&m);
@@ -683,12 +696,15 @@ static void test_fetch_without_scale_to_zero(void **state)
     assert_int_equal(m.request_count.count, 0);
     assert_null(m.request_count.items);
     assert_int_equal(m.gateway_queue.count, 1);
+    /* Empty answers: unknown, not zero. */
+    assert_int_equal(m.running_requests.count, 0);
+    assert_int_equal(m.request_rate.count, 0);
     prom_client_stats(c, &st);
-    assert_int_equal(st.queries, 4);
+    assert_int_equal(st.queries, 6);
 
     json_object *reqs = server_requests(srv);
-    assert_int_equal(json_object_array_length(reqs), 4);
-    for (size_t i = 0; i < 4; i++)
+    assert_int_equal(json_object_array_length(reqs), 6);
+    for (size_t i = 0; i < 6; i++)
         assert_string_equal(request_field(reqs, i, "time"), "1764237600.500");
     const char *body = request_field(reqs, 1, "body");
     const char *tail = "num_requests_waiting%7Bnamespace%3D%22team-c%22%7D%29"

@@ -139,6 +139,34 @@ static void expect_builtin(const struct wva_thresholds *t)
     assert_near(t->queue_spare_trigger, 3);
     assert_near(t->scale_down_stabilization, 300);
     assert_int_equal(t->max_scale_up_per_run, 0);
+    assert_near(t->spare_replicas, 0.5);
+}
+
+/* spareReplicas (an extension): a number >= 0, fractions allowed,
+ * resolved field by field like the others; a negative one is reported and
+ * the next level applies. */
+static void test_spare_replicas(void **state)
+{
+    struct fx f = {0};
+    struct wva_thresholds t;
+    bool found = false;
+
+    (void)state;
+    add_cm(&f.snap, SYS, SAT, "default", "spareReplicas: 1.25\n",
+           "m1", "model_id: m1\nspareReplicas: 0\n",
+           "m2", "model_id: m2\nspareReplicas: -1\n", NULL);
+    fx_load(&f);
+    config_thresholds(f.cfg, "ns", "any", &t);
+    assert_near(t.spare_replicas, 1.25);
+    config_thresholds(f.cfg, "ns", "m1", &t);
+    assert_near(t.spare_replicas, 0);
+    config_thresholds(f.cfg, "ns", "m2", &t);
+    assert_near(t.spare_replicas, 1.25);
+    for (size_t i = 0; i < f.w.count; i++)
+        if (strstr(f.w.items[i], "spareReplicas") && strstr(f.w.items[i], "-1"))
+            found = true;
+    assert_true(found);
+    fx_free(&f);
 }
 
 /* ---- yaml_doc ----------------------------------------------------------- */
@@ -878,6 +906,7 @@ int main(void)
         cmocka_unit_test(test_yaml_tree),
         cmocka_unit_test(test_yaml_errors),
         cmocka_unit_test(test_builtin),
+        cmocka_unit_test(test_spare_replicas),
         cmocka_unit_test(test_global_default),
         cmocka_unit_test(test_global_override),
         cmocka_unit_test(test_local_levels_field_by_field),

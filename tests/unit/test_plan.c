@@ -31,7 +31,7 @@ static struct wva_plan *make_plan(void)
     p->variants[0] = (struct wva_plan_variant){
         .namespace_name = wva_xstrdup("team-a"), .name = wva_xstrdup("llama-l4"),
         .model_id = wva_xstrdup("llama"), .accelerator = wva_xstrdup("L4"),
-        .current_replicas = 2, .ready_replicas = 2, .target_replicas = 3,
+        .current_replicas = 3, .ready_replicas = 1, .target_replicas = 3,
         .action = WVA_ACTION_SCALE_UP, .reason = wva_xstrdup("saturated")};
     p->variants[1] = (struct wva_plan_variant){
         .namespace_name = wva_xstrdup("team-b"), .name = wva_xstrdup("ghost"),
@@ -72,7 +72,12 @@ static void test_json_shape(void **state)
     assert_string_equal(json_object_get_string(m), "scale-up");
     assert_true(json_object_object_get_ex(v, "skipReason", &m));
     assert_null(m);
+    /* Deployment replicas - readyReplicas (SPEC section 9) */
+    assert_true(json_object_object_get_ex(v, "startingReplicas", &m));
+    assert_int_equal(json_object_get_int(m), 2);
     v = json_object_array_get_idx(o, 1);
+    assert_true(json_object_object_get_ex(v, "startingReplicas", &m));
+    assert_int_equal(json_object_get_int(m), 0);
     assert_true(json_object_object_get_ex(v, "skipReason", &m));
     assert_string_equal(json_object_get_string(m), "TargetNotFound");
     assert_true(json_object_object_get_ex(v, "modelID", &m));

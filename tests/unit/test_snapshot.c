@@ -245,10 +245,16 @@ static void test_rich(void **state)
                         "llama-a100-6c9f-x1");
     assert_int_equal(m->queue_length.count, 1);
     assert_true(m->queue_length.items[0].value == 3.0);
-    assert_int_equal(m->nonfinite_dropped, 3);
+    assert_int_equal(m->nonfinite_dropped, 4);
     assert_string_equal(wva_kvlist_get(&m->cache_config.items[0].labels, "num_gpu_blocks"), "4096");
     assert_true(m->request_count.items[0].value == 12345.0);
     assert_int_equal(m->gateway_queue.count, 0);
+    assert_int_equal(m->running_requests.count, 1);
+    assert_true(m->running_requests.items[0].value == 17.25);
+    assert_string_equal(wva_kvlist_get(&m->running_requests.items[0].labels, "pod"),
+                        "llama-a100-6c9f-x1");
+    assert_int_equal(m->request_rate.count, 1);     /* the NaN sample is dropped */
+    assert_true(m->request_rate.items[0].value == 1.5);
     assert_int_equal(m->custom_count, 2);
     assert_string_equal(m->custom[0].metric, "tokens_per_second");
     assert_int_equal(m->custom[0].series.count, 1);
@@ -761,6 +767,8 @@ static void test_round_trip(void **state)
     assert_true(again->nodes[0].allocatable_gpus == 8.0);
     assert_true(again->metrics.kv_cache_usage.items[0].value == 0.42);
     assert_true(again->metrics.request_count.items[0].value == 12345.0);
+    assert_true(again->metrics.running_requests.items[0].value == 17.25);
+    assert_true(again->metrics.request_rate.items[0].value == 1.5);
     assert_int_equal(again->metrics.custom_count, 2);
     assert_string_equal(wva_kvlist_get(&again->settings, "WVA_LIMITED_MODE"), "true");
     assert_int_equal(again->namespaces[0].annotations.count, 1);
