@@ -57,7 +57,8 @@ struct out_condition {
 
 /* The status one variant should have after this run. */
 struct desired_status {
-    bool write_alloc;           /* desiredOptimizedAlloc.lastRunTime + actuation.applied */
+    bool write_alloc;           /* actuation.applied + desiredOptimizedAlloc (see
+                                 * alloc_to_write) */
     bool write_replicas;        /* desiredOptimizedAlloc.numReplicas (+ accelerator) */
     int num_replicas;
     const char *accelerator;    /* NULL: not written */
@@ -520,6 +521,41 @@ static bool conditions_unchanged(const struct wva_va *va, const struct out_condi
     return true;
 }
 
+/* The desiredOptimizedAlloc a status patch carries.  SPEC section 1: every
+ * status write is valid under upstream's CRD too, which requires
+ * numReplicas and accelerator (at least 2 characters) whenever
+ * desiredOptimizedAlloc is present.  So the object is always written whole:
+ * what this run decided, completed from the previous status where this run
+ * decides nothing (a missing target has no replica count; an accelerator
+ * may be unknown), which is what a merge patch of the parts alone would
+ * leave on the server anyway.  When even the previous status cannot
+ * complete it (a VA never optimized), desiredOptimizedAlloc is left out:
+ * inventing a replica count or an accelerator would be a false record, and
+ * lastRunTime alone is not a valid object. */
+struct alloc_out {
+    bool write;                 /* false: no desiredOptimizedAlloc in the patch */
+    int num_replicas;
+    const char *accelerator;    /* borrowed */
+};
+
+static bool valid_accelerator(const char *s)
+{
+    return s && strlen(s) >= 2;
+}
+
+static struct alloc_out alloc_to_write(const struct wva_va *va, const struct desired_status *d)
+{
+    struct alloc_out a = {0};
+
+    if (!d->write_alloc)
+        return a;
+    a.num_replicas = d->write_replicas ? d->num_replicas : va->status_desired_replicas;
+    a.accelerator = d->write_replicas && valid_accelerator(d->accelerator)
+                        ? d->accelerator : va->status_accelerator;
+    a.write = a.num_replicas >= 0 && valid_accelerator(a.accelerator);
+    return a;
+}
+
 /* SPEC section 7: no write when nothing but lastRunTime would change and
  * lastRunTime is younger than ACTUATE_STATUS_REFRESH_INTERVALS intervals.
  * The snapshot does not carry status.actuation.applied; it is inferred as
@@ -540,51 +576,57 @@ static enum status_need status_need(const struct run *r, const struct wva_va *va
                                     const struct desired_status *d,
                                     const struct out_condition *c, size_t n)
 {
+    struct alloc_out a = alloc_to_write(va, d);
+
     if (!conditions_unchanged(va, c, n))
         return STATUS_CHANGED;
     if (!d->write_alloc)
         return STATUS_UNCHANGED;
-    if (va->status_last_run_time < 0)
-        return STATUS_CHANGED;
-    if (d->write_replicas) {
-        if (d->num_replicas != va->status_desired_replicas)
-            return STATUS_CHANGED;
-        if (d->accelerator && !str_eq(d->accelerator, va->status_accelerator))
+    if (a.write) {
+        if (va->status_last_run_time < 0 || a.num_replicas != va->status_desired_replicas ||
+            !str_eq(a.accelerator, va->status_accelerator))
             return STATUS_CHANGED;
     }
     const struct wva_deployment *dep =
         va->target_name ? snapshot_find_deployment(r->snap, va->namespace_name, va->target_name)
                         : NULL;
-    bool prev_applied = dep && va->status_desired_replicas >= 0 &&
-                        dep->replicas == va->status_desired_replicas;
+    /* The replicas the previous run wanted: the recorded allocation (equal
+     * to this run's, or it changed above); without one, this run's own
+     * decision (the conditions, which carry the verdict, are unchanged). */
+    int prev_desired = a.write ? a.num_replicas : d->write_replicas ? d->num_replicas : -1;
+    bool prev_applied = dep && prev_desired >= 0 && dep->replicas == prev_desired;
     if (prev_applied != d->applied)
         return STATUS_CHANGED;
+    /* Without a desiredOptimizedAlloc there is no lastRunTime to refresh. */
+    if (!a.write)
+        return STATUS_UNCHANGED;
     if (r->now - va->status_last_run_time >=
         ACTUATE_STATUS_REFRESH_INTERVALS * r->opts->interval_seconds)
         return STATUS_REFRESH;
     return STATUS_UNCHANGED;
 }
 
-static char *status_body(const struct run *r, const struct desired_status *d,
-                         const struct out_condition *c, size_t n)
+static char *status_body(const struct run *r, const struct wva_va *va,
+                         const struct desired_status *d, const struct out_condition *c,
+                         size_t n)
 {
     json_object *doc = json_object_new_object();
     json_object *status = json_object_new_object();
     json_object *conds = json_object_new_array();
+    struct alloc_out a = alloc_to_write(va, d);
     char *text;
 
-    if (d->write_alloc) {
+    if (a.write) {
         json_object *alloc = json_object_new_object();
-        json_object *act = json_object_new_object();
 
-        if (d->write_replicas) {
-            json_object_object_add(alloc, "numReplicas", json_object_new_int(d->num_replicas));
-            if (d->accelerator)
-                json_object_object_add(alloc, "accelerator",
-                                       json_object_new_string(d->accelerator));
-        }
+        json_object_object_add(alloc, "numReplicas", json_object_new_int(a.num_replicas));
+        json_object_object_add(alloc, "accelerator", json_object_new_string(a.accelerator));
         json_object_object_add(alloc, "lastRunTime", json_object_new_string(r->now_text));
         json_object_object_add(status, "desiredOptimizedAlloc", alloc);
+    }
+    if (d->write_alloc) {
+        json_object *act = json_object_new_object();
+
         json_object_object_add(act, "applied", json_object_new_boolean(d->applied));
         json_object_object_add(status, "actuation", act);
     }
@@ -823,7 +865,7 @@ static void record_variant(struct run *r, const struct wva_plan_variant *pv,
         res->status_skipped = true;
         r->report->status_skipped++;
     } else {
-        char *body = status_body(r, &d, conds, n);
+        char *body = status_body(r, va, &d, conds, n);
         int rc = write_status(r, va, body, &uid);
         free(body);
         if (rc == 0) {
