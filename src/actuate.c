@@ -85,6 +85,7 @@ const char *actuate_scale_name(enum actuate_scale s)
     case ACTUATE_SCALE_APPLIED: return "applied";
     case ACTUATE_SCALE_FAILED: return "failed";
     case ACTUATE_SCALE_HELD: return "held";
+    case ACTUATE_SCALE_GONE: return "gone";
     }
     return "unknown";
 }
@@ -165,12 +166,12 @@ static char *scale_body(const char *rv, int replicas)
 /* Re-read /scale: its spec.replicas (absent = 0: autoscaling/v1 omits a
  * zero) and resourceVersion (the Deployment's).  *rv is replaced. */
 static int read_scale(struct kube_client *kc, const char *path, int *replicas, char **rv,
-                      struct wva_error *err)
+                      struct kube_status *st, struct wva_error *err)
 {
     json_object *obj = NULL, *md, *spec, *v;
     int rc = -1;
 
-    if (kube_get(kc, path, &obj, NULL, err) < 0)
+    if (kube_get(kc, path, &obj, st, err) < 0)
         return -1;
     *replicas = 0;
     if (json_object_object_get_ex(obj, "spec", &spec) &&
@@ -226,8 +227,8 @@ static enum actuate_scale scale_one(struct run *r, const struct wva_plan_variant
             int replicas;
 
             rechecked = true;
-            if (read_scale(r->kc, path, &replicas, &rv, &err) < 0) {
-                result = ACTUATE_SCALE_FAILED;
+            if (read_scale(r->kc, path, &replicas, &rv, &st, &err) < 0) {
+                result = st.code == 404 ? ACTUATE_SCALE_GONE : ACTUATE_SCALE_FAILED;
                 break;
             }
             if (replicas != pv->current_replicas) {
@@ -243,6 +244,13 @@ static enum actuate_scale scale_one(struct run *r, const struct wva_plan_variant
         free(body);
         if (rc == 0) {
             result = ACTUATE_SCALE_APPLIED;
+            break;
+        }
+        /* Deleted since the snapshot (a real API server answers 404 on
+         * /scale): nothing to scale, and not a failed run; the status
+         * says TargetNotFound, as the next run's snapshot would. */
+        if (st.code == 404) {
+            result = ACTUATE_SCALE_GONE;
             break;
         }
         if (st.code != 409) {
@@ -264,6 +272,12 @@ static enum actuate_scale scale_one(struct run *r, const struct wva_plan_variant
         r->report->scale_applied++;
         log_event(WVA_LOG_INFO, "scaled deployment", "namespace", dep->namespace_name,
                   "deployment", dep->name, "variant", pv->name, "from", from, "to", to, NULL);
+        break;
+    case ACTUATE_SCALE_GONE:
+        r->report->scale_gone++;
+        log_event(WVA_LOG_WARN, "scale target Deployment deleted since the snapshot; not "
+                  "scaled", "namespace", dep->namespace_name, "deployment", dep->name,
+                  "variant", pv->name, NULL);
         break;
     case ACTUATE_SCALE_HELD:
         r->report->scale_held++;
@@ -395,9 +409,19 @@ static void desired_status_for(const struct run *r, const struct wva_plan_varian
         va->target_name ? snapshot_find_deployment(r->snap, va->namespace_name, va->target_name)
                         : NULL;
     char *target = text_around("scale target Deployment ", va->target_name, " found");
+    /* A target deleted during this run: recorded as the next run's
+     * snapshot will see it (the same words, so that run rewrites nothing). */
+    enum wva_skip skip = res->scale == ACTUATE_SCALE_GONE ? WVA_SKIP_TARGET_NOT_FOUND : pv->skip;
+    struct wva_strbuf gone = WVA_STRBUF_INIT;
+    const char *why = pv->reason;
 
+    if (res->scale == ACTUATE_SCALE_GONE) {
+        wva_strbuf_addf(&gone, "Deployment %s/%s not found", va->namespace_name,
+                        va->target_name ? va->target_name : "");
+        why = wva_strbuf_str(&gone);
+    }
     memset(d, 0, sizeof(*d));
-    switch (pv->skip) {
+    switch (skip) {
     case WVA_SKIP_INVALID_SPEC:
         /* Only the verdict on the spec: the other conditions describe the
          * last valid evaluation and stay as they were. */
@@ -409,10 +433,11 @@ static void desired_status_for(const struct run *r, const struct wva_plan_varian
         d->write_alloc = true;
         d->applied = false;
         set_cond(d, COND_TARGET, "False", "TargetNotFound",
-                 text_or(pv->reason, "scale target Deployment not found"));
+                 text_or(why, "scale target Deployment not found"));
         set_cond(d, COND_READY, "False", "OptimizationFailed",
-                 text_or(pv->reason, "scale target Deployment not found"));
+                 text_or(why, "scale target Deployment not found"));
         free(target);
+        wva_strbuf_release(&gone);
         return;
     case WVA_SKIP_METRICS_UNAVAILABLE:
         /* Hold: desired = current, never scaled down on missing data. */

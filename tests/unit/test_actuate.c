@@ -560,6 +560,80 @@ static void test_server_errors_fail_one_others_applied(void **state)
     snapshot_free(snap);
 }
 
+/* A Deployment deleted between the snapshot and the scale patch (a real
+ * API server answers 404 on /scale, also on the re-read after a 409): not a
+ * failed run; the VA is recorded as TargetNotFound, with its Event, and no
+ * ScaledUp Event.  Other variants are unaffected. */
+static void test_target_deleted_during_the_run(void **state)
+{
+    (void)state;
+    add_variant("gone", 1,
+                "{\"desiredOptimizedAlloc\":{\"numReplicas\":1,\"accelerator\":\"L4\","
+                "\"lastRunTime\":\"" OLD_TEXT "\"},\"actuation\":{\"applied\":true},"
+                "\"conditions\":["
+                "{\"type\":\"TargetResolved\",\"status\":\"True\",\"reason\":\"TargetFound\","
+                "\"message\":\"found\",\"lastTransitionTime\":\"2026-06-01T00:00:00Z\"}]}");
+    add_variant("raced", 1, NULL);
+    add_variant("fine", 1, NULL);
+    struct wva_snapshot *snap = take_snapshot();
+    kubeapi_admin_do(&server, "DELETE", "/objects/deployments/" NS "/gone-dep", NULL);
+    /* raced: someone else writes first (409), then it is deleted before
+     * the re-read. */
+    kubeapi_admin_do(&server, "POST", "/faults",
+                     "{\"kind\":\"status\",\"status\":409,\"method\":\"PATCH\","
+                     "\"path\":\"/deployments/raced-dep/scale$\",\"count\":1}");
+    kubeapi_admin_do(&server, "POST", "/faults",
+                     "{\"kind\":\"status\",\"status\":404,\"method\":\"GET\","
+                     "\"path\":\"/deployments/raced-dep/scale$\",\"count\":1}");
+    struct wva_plan *plan = plan_new();
+    plan_add(plan, "fine", 1, 2, WVA_SKIP_NONE, "saturated");
+    plan_add(plan, "gone", 1, 2, WVA_SKIP_NONE, "saturated");
+    plan_add(plan, "raced", 1, 2, WVA_SKIP_NONE, "saturated");
+    struct actuate_options o = options(T0);
+    struct actuate_report rep;
+    size_t mark = kubeapi_log_mark(&server);
+
+    run(snap, plan, &o, &rep);
+    char *lines = request_lines(mark, false);
+    assert_string_equal(lines,
+        "PATCH /apis/apps/v1/namespaces/team-a/deployments/fine-dep/scale 200\n"
+        "PATCH /apis/apps/v1/namespaces/team-a/deployments/gone-dep/scale 404\n"
+        "PATCH /apis/apps/v1/namespaces/team-a/deployments/raced-dep/scale 409\n"
+        "GET /apis/apps/v1/namespaces/team-a/deployments/raced-dep/scale 404\n"
+        "PATCH /apis/llmd.ai/v1alpha1/namespaces/team-a/variantautoscalings/fine/status 200\n"
+        "POST /api/v1/namespaces/team-a/events 201\n"
+        "PATCH /apis/llmd.ai/v1alpha1/namespaces/team-a/variantautoscalings/gone/status 200\n"
+        "POST /api/v1/namespaces/team-a/events 201\n"
+        "PATCH /apis/llmd.ai/v1alpha1/namespaces/team-a/variantautoscalings/raced/status 200\n"
+        "POST /api/v1/namespaces/team-a/events 201\n");
+    free(lines);
+    assert_int_equal(rep.scale_applied, 1);
+    assert_int_equal(rep.scale_gone, 2);
+    assert_int_equal(rep.scale_failed, 0);
+    assert_int_equal(actuate_report_failures(&rep), 0);
+    assert_int_equal(rep.variants[1].scale, ACTUATE_SCALE_GONE);
+    assert_string_equal(actuate_scale_name(ACTUATE_SCALE_GONE), "gone");
+    char *ev = event_lines();
+    assert_string_equal(ev, "Normal ScaledUp fine\nWarning TargetNotFound gone\n"
+                            "Warning TargetNotFound raced\n");
+    free(ev);
+    for (int i = 0; i < 2; i++) {
+        json_object *va = get_object("variantautoscalings", i ? "raced" : "gone");
+        assert_string_equal(json_at(va, "status.conditions.0.type"), "TargetResolved");
+        assert_string_equal(json_at(va, "status.conditions.0.status"), "False");
+        assert_string_equal(json_at(va, "status.conditions.0.reason"), "TargetNotFound");
+        assert_string_equal(json_at(va, "status.actuation.applied"), "false");
+        json_object_put(va);
+    }
+    /* The allocation recorded before is kept, not replaced by the plan's. */
+    json_object *va = get_object("variantautoscalings", "gone");
+    assert_string_equal(json_at(va, "status.desiredOptimizedAlloc.numReplicas"), "1");
+    json_object_put(va);
+    actuate_report_free(&rep);
+    plan_free(plan);
+    snapshot_free(snap);
+}
+
 static void test_actuation_metrics_no_scale(void **state)
 {
     (void)state;
@@ -1059,6 +1133,7 @@ int main(void)
         cmocka_unit_test_setup(test_conflict_after_someone_scaled_holds, setup),
         cmocka_unit_test_setup(test_throttled_then_applied, setup),
         cmocka_unit_test_setup(test_server_errors_fail_one_others_applied, setup),
+        cmocka_unit_test_setup(test_target_deleted_during_the_run, setup),
         cmocka_unit_test_setup(test_actuation_metrics_no_scale, setup),
         cmocka_unit_test_setup(test_conditions_keep_transition_time, setup),
         cmocka_unit_test_setup(test_status_written_only_on_change, setup),
