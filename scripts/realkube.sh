@@ -266,7 +266,8 @@ rules:
 EOF
 
     # etcd: fsync off (test data only), nothing but loopback.
-    spawn etcd "$bindir/etcd" --name realkube --data-dir "$dir/etcd-data" \
+    # WVA_REALKUBE_ETCD names another etcd binary (to try a packaged one).
+    spawn etcd "${WVA_REALKUBE_ETCD:-$bindir/etcd}" --name realkube --data-dir "$dir/etcd-data" \
         --listen-client-urls "http://127.0.0.1:$etcd_port" \
         --advertise-client-urls "http://127.0.0.1:$etcd_port" \
         --listen-peer-urls "http://127.0.0.1:$peer_port" \
