@@ -10,24 +10,28 @@
 #
 # The build is cached outside the work tree, keyed by version, in
 # ${WVA_REALKUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wva-realkube}/<version>/bin
-# (its Go module and build caches beside it).  It generates a small Go module
-# that requires k8s.io/kubernetes at $KUBE_VERSION with a `replace` for every
-# staging module (k8s.io/kubernetes' go.mod requires them at v0.0.0 and points
-# at its own ./staging tree, which a dependency cannot use), plus a tiny main
-# package that calls etcd's etcdmain at the etcd version Kubernetes' go.mod
-# uses for its etcd client.  Debian's etcd-server (3.4 on bookworm) is not
-# used: this API server needs etcd >= 3.5.
+# (the downloaded modules beside it, in gomod/; the Go build cache is removed
+# after a successful build unless WVA_REALKUBE_KEEP_GOCACHE=1).  It generates
+# a small Go module that requires k8s.io/kubernetes at $KUBE_VERSION with a
+# `replace` for every staging module (k8s.io/kubernetes' go.mod requires them
+# at v0.0.0 and points at its own ./staging tree, which a dependency cannot
+# use), plus a tiny main package that calls etcd's etcdmain at the etcd
+# version Kubernetes' go.mod uses for its etcd client.  Debian's etcd-server
+# (3.4 on bookworm) is not used by default: the API server starts on it but
+# Kubernetes 1.3x does not support etcd 3.4 (it turns off watch progress
+# requests); WVA_REALKUBE_ETCD=/path/to/etcd tries another etcd.
 #
 # `start` generates a PKI with openssl (CA, serving certificate for
 # 127.0.0.1/localhost, an admin client certificate in system:masters, a
 # controller-manager client certificate, service-account signing keys),
 # starts etcd, kube-apiserver (RBAC + Node authorization, audit log of every
 # request at Metadata level in DIR/audit.log) and kube-controller-manager
-# (the deployment, replicaset, garbage-collector and namespace controllers,
-# among the defaults) on free ports of 127.0.0.1, waits until /readyz is ok
-# and the controller manager has taken its lease, and links kubectl from the
-# same build as DIR/bin/kubectl.  Logs: DIR/*.log.  No kubelet: tests mark
-# pods Running/Ready through the pod status subresource.
+# (deployment, replicaset, garbage-collector, namespace, serviceaccount and
+# root-CA publisher controllers) on free ports of 127.0.0.1, waits until
+# /readyz is ok and the controllers run (the default ServiceAccount exists),
+# and links kubectl from the same build as DIR/bin/kubectl.  Logs: DIR/*.log.
+# No kubelet, no scheduler: tests bind pods and mark them Running/Ready
+# through the binding and pod status subresources.
 set -euo pipefail
 
 KUBE_VERSION=${WVA_REALKUBE_VERSION:-v1.37.2}
