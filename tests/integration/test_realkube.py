@@ -122,6 +122,7 @@ class Monitoring:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.err.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def set_metrics(self, pods):
         """Replaces every exported series; returns once Prometheus has them."""
