@@ -27,6 +27,25 @@ python_modules() {
         { echo "could not pip install pyyaml matplotlib for $(command -v python3)" >&2; return 1; }
 }
 
+# The tests against a real kube-apiserver (scripts/realkube.sh) build
+# Kubernetes from its Go modules: they need Go >= 1.26 and the Go module
+# proxy.  Go is not installed from here (no Debian package is new enough).
+if [ "${1:-}" != "--runtime" ]; then
+    if ! command -v go >/dev/null 2>&1; then
+        echo "install-deps: go is not installed; the real kube-apiserver tests need Go >= 1.26" \
+            "(scripts/realkube.sh builds Kubernetes from its Go modules)" >&2
+        exit 1
+    fi
+    gov=$(go env GOVERSION 2>/dev/null || true)
+    case "$gov" in
+    go1.2[6-9]* | go1.[3-9][0-9]* | go[2-9]*) ;;
+    *)
+        echo "install-deps: ${gov:-an unknown Go} is too old; the real kube-apiserver tests need Go >= 1.26" >&2
+        exit 1
+        ;;
+    esac
+fi
+
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build and run every test: the unit tests, scenario replays, command line
 # tests and live-run integration tests under AddressSanitizer +
-# UndefinedBehaviorSanitizer; the unit tests under valgrind; a short fuzzing
+# UndefinedBehaviorSanitizer (live runs also against a real kube-apiserver,
+# see scripts/realkube.sh); the unit tests under valgrind; a short fuzzing
 # run; then `make distcheck`.  Installs missing Debian packages first.  Any
 # failing stage stops the script with a non-zero exit; the last line counts
 # the stages.
@@ -37,6 +38,18 @@ stages=1
 # replicas cover demand, no explosion under a backlog, no flapping).
 make -s check-integration
 stages=$((stages + 6))
+
+# A real control plane: etcd, kube-apiserver and kube-controller-manager
+# built from Kubernetes' Go modules by scripts/realkube.sh (the first time
+# only: cached outside the tree), the manifests applied, live runs as the
+# CronJob's ServiceAccount, upstream's CRD, real API semantics.
+t=$SECONDS
+"$top/scripts/realkube.sh" build >/dev/null
+echo "realkube: control plane binaries ready in $((SECONDS - t))s"
+t=$SECONDS
+WVA_BIN="$build/wva-optimizer" python3 "$top/tests/integration/test_realkube.py"
+echo "realkube: tests against the real kube-apiserver took $((SECONDS - t))s"
+stages=$((stages + 1))
 
 # Unit tests once more under valgrind memcheck, without the sanitizers
 # (they cannot be combined): no invalid access, no leak.

@@ -58,7 +58,8 @@ struct out_condition {
 
 /* The status one variant should have after this run. */
 struct desired_status {
-    bool write_alloc;           /* desiredOptimizedAlloc.lastRunTime + actuation.applied */
+    bool write_alloc;           /* actuation.applied + desiredOptimizedAlloc (see
+                                 * alloc_to_write) */
     bool write_replicas;        /* desiredOptimizedAlloc.numReplicas (+ accelerator) */
     int num_replicas;
     const char *accelerator;    /* NULL: not written */
@@ -85,6 +86,7 @@ const char *actuate_scale_name(enum actuate_scale s)
     case ACTUATE_SCALE_APPLIED: return "applied";
     case ACTUATE_SCALE_FAILED: return "failed";
     case ACTUATE_SCALE_HELD: return "held";
+    case ACTUATE_SCALE_GONE: return "gone";
     }
     return "unknown";
 }
@@ -165,12 +167,12 @@ static char *scale_body(const char *rv, int replicas)
 /* Re-read /scale: its spec.replicas (absent = 0: autoscaling/v1 omits a
  * zero) and resourceVersion (the Deployment's).  *rv is replaced. */
 static int read_scale(struct kube_client *kc, const char *path, int *replicas, char **rv,
-                      struct wva_error *err)
+                      struct kube_status *st, struct wva_error *err)
 {
     json_object *obj = NULL, *md, *spec, *v;
     int rc = -1;
 
-    if (kube_get(kc, path, &obj, NULL, err) < 0)
+    if (kube_get(kc, path, &obj, st, err) < 0)
         return -1;
     *replicas = 0;
     if (json_object_object_get_ex(obj, "spec", &spec) &&
@@ -228,8 +230,8 @@ static enum actuate_scale scale_one(struct run *r, const struct wva_plan_variant
             int replicas;
 
             rechecked = true;
-            if (read_scale(r->kc, path, &replicas, &rv, &err) < 0) {
-                result = ACTUATE_SCALE_FAILED;
+            if (read_scale(r->kc, path, &replicas, &rv, &st, &err) < 0) {
+                result = st.code == 404 ? ACTUATE_SCALE_GONE : ACTUATE_SCALE_FAILED;
                 break;
             }
             if (replicas != pv->current_replicas) {
@@ -245,6 +247,13 @@ static enum actuate_scale scale_one(struct run *r, const struct wva_plan_variant
         free(body);
         if (rc == 0) {
             result = ACTUATE_SCALE_APPLIED;
+            break;
+        }
+        /* Deleted since the snapshot (a real API server answers 404 on
+         * /scale): nothing to scale, and not a failed run; the status
+         * says TargetNotFound, as the next run's snapshot would. */
+        if (st.code == 404) {
+            result = ACTUATE_SCALE_GONE;
             break;
         }
         if (st.code != 409) {
@@ -266,6 +275,12 @@ static enum actuate_scale scale_one(struct run *r, const struct wva_plan_variant
         r->report->scale_applied++;
         log_event(WVA_LOG_INFO, "scaled deployment", "namespace", dep->namespace_name,
                   "deployment", dep->name, "variant", pv->name, "from", from, "to", to, NULL);
+        break;
+    case ACTUATE_SCALE_GONE:
+        r->report->scale_gone++;
+        log_event(WVA_LOG_WARN, "scale target Deployment deleted since the snapshot; not "
+                  "scaled", "namespace", dep->namespace_name, "deployment", dep->name,
+                  "variant", pv->name, NULL);
         break;
     case ACTUATE_SCALE_HELD:
         r->report->scale_held++;
@@ -397,9 +412,19 @@ static void desired_status_for(const struct run *r, const struct wva_plan_varian
         va->target_name ? snapshot_find_deployment(r->snap, va->namespace_name, va->target_name)
                         : NULL;
     char *target = text_around("scale target Deployment ", va->target_name, " found");
+    /* A target deleted during this run: recorded as the next run's
+     * snapshot will see it (the same words, so that run rewrites nothing). */
+    enum wva_skip skip = res->scale == ACTUATE_SCALE_GONE ? WVA_SKIP_TARGET_NOT_FOUND : pv->skip;
+    struct wva_strbuf gone = WVA_STRBUF_INIT;
+    const char *why = pv->reason;
 
+    if (res->scale == ACTUATE_SCALE_GONE) {
+        wva_strbuf_addf(&gone, "Deployment %s/%s not found", va->namespace_name,
+                        va->target_name ? va->target_name : "");
+        why = wva_strbuf_str(&gone);
+    }
     memset(d, 0, sizeof(*d));
-    switch (pv->skip) {
+    switch (skip) {
     case WVA_SKIP_INVALID_SPEC:
         /* Only the verdict on the spec: the other conditions describe the
          * last valid evaluation and stay as they were. */
@@ -411,10 +436,11 @@ static void desired_status_for(const struct run *r, const struct wva_plan_varian
         d->write_alloc = true;
         d->applied = false;
         set_cond(d, COND_TARGET, "False", "TargetNotFound",
-                 text_or(pv->reason, "scale target Deployment not found"));
+                 text_or(why, "scale target Deployment not found"));
         set_cond(d, COND_READY, "False", "OptimizationFailed",
-                 text_or(pv->reason, "scale target Deployment not found"));
+                 text_or(why, "scale target Deployment not found"));
         free(target);
+        wva_strbuf_release(&gone);
         return;
     case WVA_SKIP_METRICS_UNAVAILABLE:
         /* Hold: desired = current, never scaled down on missing data. */
@@ -523,6 +549,41 @@ static bool conditions_unchanged(const struct wva_va *va, const struct out_condi
     return true;
 }
 
+/* The desiredOptimizedAlloc a status patch carries.  SPEC section 1: every
+ * status write is valid under upstream's CRD too, which requires
+ * numReplicas and accelerator (at least 2 characters) whenever
+ * desiredOptimizedAlloc is present.  So the object is always written whole:
+ * what this run decided, completed from the previous status where this run
+ * decides nothing (a missing target has no replica count; an accelerator
+ * may be unknown), which is what a merge patch of the parts alone would
+ * leave on the server anyway.  When even the previous status cannot
+ * complete it (a VA never optimized), desiredOptimizedAlloc is left out:
+ * inventing a replica count or an accelerator would be a false record, and
+ * lastRunTime alone is not a valid object. */
+struct alloc_out {
+    bool write;                 /* false: no desiredOptimizedAlloc in the patch */
+    int num_replicas;
+    const char *accelerator;    /* borrowed */
+};
+
+static bool valid_accelerator(const char *s)
+{
+    return s && strlen(s) >= 2;
+}
+
+static struct alloc_out alloc_to_write(const struct wva_va *va, const struct desired_status *d)
+{
+    struct alloc_out a = {0};
+
+    if (!d->write_alloc)
+        return a;
+    a.num_replicas = d->write_replicas ? d->num_replicas : va->status_desired_replicas;
+    a.accelerator = d->write_replicas && valid_accelerator(d->accelerator)
+                        ? d->accelerator : va->status_accelerator;
+    a.write = a.num_replicas >= 0 && valid_accelerator(a.accelerator);
+    return a;
+}
+
 /* SPEC section 7: no write when nothing but lastRunTime would change and
  * lastRunTime is younger than ACTUATE_STATUS_REFRESH_INTERVALS intervals.
  * The snapshot does not carry status.actuation.applied; it is inferred as
@@ -543,51 +604,57 @@ static enum status_need status_need(const struct run *r, const struct wva_va *va
                                     const struct desired_status *d,
                                     const struct out_condition *c, size_t n)
 {
+    struct alloc_out a = alloc_to_write(va, d);
+
     if (!conditions_unchanged(va, c, n))
         return STATUS_CHANGED;
     if (!d->write_alloc)
         return STATUS_UNCHANGED;
-    if (va->status_last_run_time < 0)
-        return STATUS_CHANGED;
-    if (d->write_replicas) {
-        if (d->num_replicas != va->status_desired_replicas)
-            return STATUS_CHANGED;
-        if (d->accelerator && !str_eq(d->accelerator, va->status_accelerator))
+    if (a.write) {
+        if (va->status_last_run_time < 0 || a.num_replicas != va->status_desired_replicas ||
+            !str_eq(a.accelerator, va->status_accelerator))
             return STATUS_CHANGED;
     }
     const struct wva_deployment *dep =
         va->target_name ? snapshot_find_deployment(r->snap, va->namespace_name, va->target_name)
                         : NULL;
-    bool prev_applied = dep && va->status_desired_replicas >= 0 &&
-                        dep->replicas == va->status_desired_replicas;
+    /* The replicas the previous run wanted: the recorded allocation (equal
+     * to this run's, or it changed above); without one, this run's own
+     * decision (the conditions, which carry the verdict, are unchanged). */
+    int prev_desired = a.write ? a.num_replicas : d->write_replicas ? d->num_replicas : -1;
+    bool prev_applied = dep && prev_desired >= 0 && dep->replicas == prev_desired;
     if (prev_applied != d->applied)
         return STATUS_CHANGED;
+    /* Without a desiredOptimizedAlloc there is no lastRunTime to refresh. */
+    if (!a.write)
+        return STATUS_UNCHANGED;
     if (r->now - va->status_last_run_time >=
         ACTUATE_STATUS_REFRESH_INTERVALS * r->opts->interval_seconds)
         return STATUS_REFRESH;
     return STATUS_UNCHANGED;
 }
 
-static char *status_body(const struct run *r, const struct desired_status *d,
-                         const struct out_condition *c, size_t n)
+static char *status_body(const struct run *r, const struct wva_va *va,
+                         const struct desired_status *d, const struct out_condition *c,
+                         size_t n)
 {
     json_object *doc = json_object_new_object();
     json_object *status = json_object_new_object();
     json_object *conds = json_object_new_array();
+    struct alloc_out a = alloc_to_write(va, d);
     char *text;
 
-    if (d->write_alloc) {
+    if (a.write) {
         json_object *alloc = json_object_new_object();
-        json_object *act = json_object_new_object();
 
-        if (d->write_replicas) {
-            json_object_object_add(alloc, "numReplicas", json_object_new_int(d->num_replicas));
-            if (d->accelerator)
-                json_object_object_add(alloc, "accelerator",
-                                       json_object_new_string(d->accelerator));
-        }
+        json_object_object_add(alloc, "numReplicas", json_object_new_int(a.num_replicas));
+        json_object_object_add(alloc, "accelerator", json_object_new_string(a.accelerator));
         json_object_object_add(alloc, "lastRunTime", json_object_new_string(r->now_text));
         json_object_object_add(status, "desiredOptimizedAlloc", alloc);
+    }
+    if (d->write_alloc) {
+        json_object *act = json_object_new_object();
+
         json_object_object_add(act, "applied", json_object_new_boolean(d->applied));
         json_object_object_add(status, "actuation", act);
     }
@@ -823,7 +890,7 @@ static void record_variant(struct run *r, const struct wva_plan_variant *pv,
         res->status_skipped = true;
         r->report->status_skipped++;
     } else {
-        char *body = status_body(r, &d, conds, n);
+        char *body = status_body(r, va, &d, conds, n);
         int rc = write_status(r, va, body, &uid);
         free(body);
         if (rc == 0) {

@@ -50,9 +50,12 @@ enum actuate_scale {
     ACTUATE_SCALE_APPLIED,
     ACTUATE_SCALE_FAILED,           /* error after the HTTP layer's retries */
     ACTUATE_SCALE_HELD,             /* 409 and someone else changed the replicas */
+    ACTUATE_SCALE_GONE,             /* 404: the Deployment was deleted since the
+                                     * snapshot; the VA is recorded as
+                                     * TargetNotFound (not a failure) */
 };
 
-/* "none", "applied", "failed", "held". */
+/* "none", "applied", "failed", "held", "gone". */
 const char *actuate_scale_name(enum actuate_scale s);
 
 /* One entry per plan variant, same index. */
@@ -73,6 +76,7 @@ struct actuate_report {
     size_t scale_applied;
     size_t scale_failed;
     size_t scale_held;              /* conflict with someone else's change */
+    size_t scale_gone;              /* target deleted since the snapshot */
     size_t status_written;
     size_t status_skipped;
     size_t status_failed;

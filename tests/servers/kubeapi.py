@@ -193,6 +193,118 @@ def invalid(rt, name, field, value, why):
                                   "field": field}]))
 
 
+# VariantAutoscaling status: the constraints upstream's llmd.ai/v1alpha1 CRD
+# puts on it (SPEC section 1: every status write is valid under both CRDs, so
+# the test server holds every status write to the stricter one).  Like the
+# real API server's validation ratcheting, a subtree the write leaves as it
+# was is not re-checked.
+_COND_REASON = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+_COND_TYPE = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+                        r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$")
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def va_status_errors(new, old):
+    """[(field, message)] for a VA status upstream's CRD would reject."""
+    errs = []
+    if not isinstance(new, dict):
+        return [("status", "Invalid value: %s: status must be an object" % json.dumps(new))]
+    old = old if isinstance(old, dict) else {}
+
+    def changed(key):
+        return key in new and new.get(key) != old.get(key)
+
+    if changed("desiredOptimizedAlloc"):
+        a, f = new["desiredOptimizedAlloc"], "status.desiredOptimizedAlloc"
+        if not isinstance(a, dict):
+            errs.append((f, 'Invalid value: "%s": %s must be of type object'
+                         % (type(a).__name__, f)))
+        else:
+            for k in ("accelerator", "numReplicas"):
+                if k not in a:
+                    errs.append((f + "." + k, "Required value"))
+            if "accelerator" in a:
+                acc = a["accelerator"]
+                if not isinstance(acc, str):
+                    errs.append((f + ".accelerator", "Invalid value: %s: must be a string"
+                                 % json.dumps(acc)))
+                elif len(acc) < 2:
+                    errs.append((f + ".accelerator", "Invalid value: %s: %s.accelerator in "
+                                 "body should be at least 2 chars long" % (json.dumps(acc), f)))
+            if "numReplicas" in a and (not _is_int(a["numReplicas"]) or a["numReplicas"] < 0):
+                errs.append((f + ".numReplicas", "Invalid value: %s: must be an integer "
+                             ">= 0" % json.dumps(a["numReplicas"])))
+            lrt = a.get("lastRunTime")
+            if "lastRunTime" in a and not (isinstance(lrt, str) and _DATE_TIME.match(lrt)):
+                errs.append((f + ".lastRunTime", "Invalid value: %s: must be a date-time"
+                             % json.dumps(lrt)))
+    if changed("actuation"):
+        a = new["actuation"]
+        if not isinstance(a, dict) or "applied" not in a:
+            errs.append(("status.actuation.applied", "Required value"))
+        elif not isinstance(a["applied"], bool):
+            errs.append(("status.actuation.applied", "Invalid value: %s: must be a boolean"
+                         % json.dumps(a["applied"])))
+    if changed("conditions"):
+        conds = new["conditions"]
+        if not isinstance(conds, list):
+            errs.append(("status.conditions", "Invalid value: %s: must be an array"
+                         % json.dumps(conds)))
+            conds = []
+        seen = set()
+        for i, c in enumerate(conds):
+            f = "status.conditions[%d]" % i
+            if not isinstance(c, dict):
+                errs.append((f, "Invalid value: %s: must be an object" % json.dumps(c)))
+                continue
+            for k in ("lastTransitionTime", "message", "reason", "status", "type"):
+                if k not in c:
+                    errs.append((f + "." + k, "Required value"))
+            if "status" in c and c["status"] not in ("True", "False", "Unknown"):
+                errs.append((f + ".status", 'Unsupported value: %s: supported values: '
+                             '"True", "False", "Unknown"' % json.dumps(c["status"])))
+            r = c.get("reason")
+            if "reason" in c and not (isinstance(r, str) and _COND_REASON.match(r)
+                                      and len(r) <= 1024):
+                errs.append((f + ".reason", "Invalid value: %s: %s.reason in body should "
+                             "match '%s'" % (json.dumps(r), f, _COND_REASON.pattern)))
+            t = c.get("type")
+            if "type" in c and not (isinstance(t, str) and _COND_TYPE.match(t)
+                                    and len(t) <= 316):
+                errs.append((f + ".type", "Invalid value: %s: %s.type in body should match "
+                             "the condition type pattern" % (json.dumps(t), f)))
+            m = c.get("message")
+            if "message" in c and not (isinstance(m, str) and len(m) <= 32768):
+                errs.append((f + ".message", "Invalid value: %s: must be a string of at most "
+                             "32768 characters" % json.dumps(m)[:80]))
+            ltt = c.get("lastTransitionTime")
+            if "lastTransitionTime" in c and not (isinstance(ltt, str) and _DATE_TIME.match(ltt)):
+                errs.append((f + ".lastTransitionTime", "Invalid value: %s: must be a date-time"
+                             % json.dumps(ltt)))
+            if isinstance(t, str):
+                if t in seen:
+                    errs.append((f, 'Duplicate value: {"type":%s}' % json.dumps(t)))
+                seen.add(t)
+    return errs
+
+
+def invalid_status(rt, name, errs):
+    """The 422 the real API server answers for a CRD validation failure."""
+    text = ", ".join("%s: %s" % e for e in errs)
+    if len(errs) > 1:
+        text = "[" + text + "]"
+    return ApiError(422, '%s.%s "%s" is invalid: %s' % (rt.kind, rt.group, name, text),
+                    "Invalid",
+                    dict(rt.details(name), kind=rt.kind,
+                         causes=[{"reason": "FieldValueRequired" if m == "Required value"
+                                  else "FieldValueInvalid", "message": m, "field": f}
+                                 for f, m in errs]))
+
+
 # --------------------------------------------------------------------------
 # Patching
 # --------------------------------------------------------------------------
@@ -618,6 +730,10 @@ class Store:
                 nd = copy.deepcopy(old)
                 if "status" in new:
                     nd["status"] = new["status"]
+                    if rt.plural == "variantautoscalings":
+                        errs = va_status_errors(new["status"], old.get("status"))
+                        if errs:
+                            raise invalid_status(rt, name, errs)
                 else:
                     nd.pop("status", None)
             else:

@@ -406,23 +406,49 @@ class KubeApiTest(unittest.TestCase):
     def test_va_status_merge_patch(self):
         self.load(ns_obj("st"), va("st", "v1"))
         base = "/apis/llmd.ai/v1alpha1/namespaces/st/variantautoscalings/v1"
-        conds = [{"type": "TargetResolved", "status": "True", "reason": "TargetFound"},
-                 {"type": "MetricsAvailable", "status": "True", "reason": "MetricsFound"}]
+        t = "2026-12-01T00:00:00Z"
+        conds = [{"type": "TargetResolved", "status": "True", "reason": "TargetFound",
+                  "message": "found", "lastTransitionTime": t},
+                 {"type": "MetricsAvailable", "status": "True", "reason": "MetricsFound",
+                  "message": "", "lastTransitionTime": t}]
+        alloc = {"numReplicas": 3, "accelerator": "L4", "lastRunTime": t}
         code, _, out, _ = self.k.req("PATCH", base + "/status",
                                      {"status": {"conditions": conds,
-                                                 "desiredOptimizedAlloc": {"numReplicas": 3}},
+                                                 "desiredOptimizedAlloc": alloc},
                                       "spec": {"modelID": "ignored"}},
                                      "application/merge-patch+json")
         self.assertEqual(code, 200, out)
         self.assertEqual(out["status"]["conditions"], conds)
         self.assertEqual(out["spec"]["modelID"], "m")          # /status ignores spec
         self.assertEqual(out["metadata"]["generation"], 1)
-        one = [{"type": "OptimizationReady", "status": "False", "reason": "OptimizationFailed"}]
+        one = [{"type": "OptimizationReady", "status": "False", "reason": "OptimizationFailed",
+                "message": "m", "lastTransitionTime": t}]
         code, _, out, _ = self.k.req("PATCH", base + "/status",
-                                     {"status": {"conditions": one}},
+                                     {"status": {"conditions": one,
+                                                 "desiredOptimizedAlloc": {"lastRunTime": t}}},
                                      "application/merge-patch+json")
         self.assertEqual(out["status"]["conditions"], one)     # arrays replaced whole
-        self.assertEqual(out["status"]["desiredOptimizedAlloc"], {"numReplicas": 3})
+        self.assertEqual(out["status"]["desiredOptimizedAlloc"], alloc)   # objects merged
+        # Upstream's CRD constraints on status (SPEC section 1) are enforced:
+        # desiredOptimizedAlloc whole, actuation.applied, conditions complete.
+        other = "/apis/llmd.ai/v1alpha1/namespaces/st/variantautoscalings/v2"
+        self.load(va("st", "v2"))
+        for bad, field in (({"desiredOptimizedAlloc": {"lastRunTime": t}},
+                            "status.desiredOptimizedAlloc.accelerator: Required value"),
+                           ({"desiredOptimizedAlloc": {"numReplicas": 1, "accelerator": "X"}},
+                            "should be at least 2 chars long"),
+                           ({"actuation": {}}, "status.actuation.applied: Required value"),
+                           ({"conditions": [{"type": "A", "status": "True", "reason": "R"}]},
+                            "status.conditions[0].lastTransitionTime: Required value"),
+                           ({"conditions": conds + conds[:1]}, "Duplicate value")):
+            code, _, doc, _ = self.k.req("PATCH", other + "/status", {"status": bad},
+                                         "application/merge-patch+json")
+            self.assertEqual(code, 422, (bad, doc))
+            status_shape(self, doc, 422, "Invalid")
+            self.assertIn('VariantAutoscaling.llmd.ai "v2" is invalid: ', doc["message"])
+            self.assertIn(field, doc["message"])
+        code, _, doc, _ = self.k.req("GET", other)
+        self.assertNotIn("status", doc)
         # Main resource patch: spec changes bump generation, status is not writable there.
         code, _, out, _ = self.k.req("PATCH", base, {"spec": {"minReplicas": 1},
                                                      "status": {"conditions": []}},

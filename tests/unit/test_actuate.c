@@ -562,6 +562,80 @@ static void test_server_errors_fail_one_others_applied(void **state)
     snapshot_free(snap);
 }
 
+/* A Deployment deleted between the snapshot and the scale patch (a real
+ * API server answers 404 on /scale, also on the re-read after a 409): not a
+ * failed run; the VA is recorded as TargetNotFound, with its Event, and no
+ * ScaledUp Event.  Other variants are unaffected. */
+static void test_target_deleted_during_the_run(void **state)
+{
+    (void)state;
+    add_variant("gone", 1,
+                "{\"desiredOptimizedAlloc\":{\"numReplicas\":1,\"accelerator\":\"L4\","
+                "\"lastRunTime\":\"" OLD_TEXT "\"},\"actuation\":{\"applied\":true},"
+                "\"conditions\":["
+                "{\"type\":\"TargetResolved\",\"status\":\"True\",\"reason\":\"TargetFound\","
+                "\"message\":\"found\",\"lastTransitionTime\":\"2026-06-01T00:00:00Z\"}]}");
+    add_variant("raced", 1, NULL);
+    add_variant("fine", 1, NULL);
+    struct wva_snapshot *snap = take_snapshot();
+    kubeapi_admin_do(&server, "DELETE", "/objects/deployments/" NS "/gone-dep", NULL);
+    /* raced: someone else writes first (409), then it is deleted before
+     * the re-read. */
+    kubeapi_admin_do(&server, "POST", "/faults",
+                     "{\"kind\":\"status\",\"status\":409,\"method\":\"PATCH\","
+                     "\"path\":\"/deployments/raced-dep/scale$\",\"count\":1}");
+    kubeapi_admin_do(&server, "POST", "/faults",
+                     "{\"kind\":\"status\",\"status\":404,\"method\":\"GET\","
+                     "\"path\":\"/deployments/raced-dep/scale$\",\"count\":1}");
+    struct wva_plan *plan = plan_new();
+    plan_add(plan, "fine", 1, 2, WVA_SKIP_NONE, "saturated");
+    plan_add(plan, "gone", 1, 2, WVA_SKIP_NONE, "saturated");
+    plan_add(plan, "raced", 1, 2, WVA_SKIP_NONE, "saturated");
+    struct actuate_options o = options(T0);
+    struct actuate_report rep;
+    size_t mark = kubeapi_log_mark(&server);
+
+    run(snap, plan, &o, &rep);
+    char *lines = request_lines(mark, false);
+    assert_string_equal(lines,
+        "PATCH /apis/apps/v1/namespaces/team-a/deployments/fine-dep/scale 200\n"
+        "PATCH /apis/apps/v1/namespaces/team-a/deployments/gone-dep/scale 404\n"
+        "PATCH /apis/apps/v1/namespaces/team-a/deployments/raced-dep/scale 409\n"
+        "GET /apis/apps/v1/namespaces/team-a/deployments/raced-dep/scale 404\n"
+        "PATCH /apis/llmd.ai/v1alpha1/namespaces/team-a/variantautoscalings/fine/status 200\n"
+        "POST /api/v1/namespaces/team-a/events 201\n"
+        "PATCH /apis/llmd.ai/v1alpha1/namespaces/team-a/variantautoscalings/gone/status 200\n"
+        "POST /api/v1/namespaces/team-a/events 201\n"
+        "PATCH /apis/llmd.ai/v1alpha1/namespaces/team-a/variantautoscalings/raced/status 200\n"
+        "POST /api/v1/namespaces/team-a/events 201\n");
+    free(lines);
+    assert_int_equal(rep.scale_applied, 1);
+    assert_int_equal(rep.scale_gone, 2);
+    assert_int_equal(rep.scale_failed, 0);
+    assert_int_equal(actuate_report_failures(&rep), 0);
+    assert_int_equal(rep.variants[1].scale, ACTUATE_SCALE_GONE);
+    assert_string_equal(actuate_scale_name(ACTUATE_SCALE_GONE), "gone");
+    char *ev = event_lines();
+    assert_string_equal(ev, "Normal ScaledUp fine\nWarning TargetNotFound gone\n"
+                            "Warning TargetNotFound raced\n");
+    free(ev);
+    for (int i = 0; i < 2; i++) {
+        json_object *va = get_object("variantautoscalings", i ? "raced" : "gone");
+        assert_string_equal(json_at(va, "status.conditions.0.type"), "TargetResolved");
+        assert_string_equal(json_at(va, "status.conditions.0.status"), "False");
+        assert_string_equal(json_at(va, "status.conditions.0.reason"), "TargetNotFound");
+        assert_string_equal(json_at(va, "status.actuation.applied"), "false");
+        json_object_put(va);
+    }
+    /* The allocation recorded before is kept, not replaced by the plan's. */
+    json_object *va = get_object("variantautoscalings", "gone");
+    assert_string_equal(json_at(va, "status.desiredOptimizedAlloc.numReplicas"), "1");
+    json_object_put(va);
+    actuate_report_free(&rep);
+    plan_free(plan);
+    snapshot_free(snap);
+}
+
 static void test_actuation_metrics_no_scale(void **state)
 {
     (void)state;
@@ -774,6 +848,129 @@ static void test_target_not_found_event_once(void **state)
     snapshot_free(snap);
 }
 
+/* The body of the idx-th status PATCH of VA name since mark, as compact
+ * JSON text (caller frees), or NULL when there was none. */
+static char *status_patch_body(size_t mark, const char *name, int idx)
+{
+    char path[256];
+    json_object *e;
+    char *text;
+
+    snprintf(path, sizeof(path),
+             "/apis/llmd.ai/v1alpha1/namespaces/" NS "/variantautoscalings/%s/status", name);
+    e = request_find(mark, "PATCH", path, idx);
+    if (!e)
+        return NULL;
+    text = wva_xstrdup(json_object_to_json_string_ext(
+        json_object_object_get(e, "body"),
+        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(e);
+    return text;
+}
+
+/* SPEC section 1: every status patch is valid under upstream's CRD too:
+ * desiredOptimizedAlloc, when present, always has numReplicas and an
+ * accelerator of at least 2 characters (completed from the previous status
+ * where this run decides neither), and is left out when nothing can
+ * complete it; never lastRunTime alone.  Leaving it out must not make
+ * every later run write again. */
+static void test_status_patch_valid_under_upstream_schema(void **state)
+{
+    (void)state;
+    /* Never optimized, target missing: no replica count to record. */
+    add_va("ghost", "missing-dep", NULL);
+    /* Target gone after an earlier run: the last allocation is carried. */
+    add_va("gone", "gone-dep",
+           "{\"desiredOptimizedAlloc\":{\"numReplicas\":2,\"accelerator\":\"H100\","
+           "\"lastRunTime\":\"" OLD_TEXT "\"},\"actuation\":{\"applied\":true}}");
+    /* Accelerator unknown this run: the previous one is carried. */
+    add_variant("carry", 3,
+                "{\"desiredOptimizedAlloc\":{\"numReplicas\":3,\"accelerator\":\"A100\","
+                "\"lastRunTime\":\"" OLD_TEXT "\"}}");
+    /* Accelerator unknown (or too short for upstream) and nothing before. */
+    add_variant("noacc", 1, NULL);
+    add_variant("short", 1, NULL);
+    struct wva_snapshot *snap = take_snapshot();
+    struct wva_plan *plan = plan_new();
+    plan_add(plan, "carry", 3, 3, WVA_SKIP_NONE, "within thresholds");
+    free(plan->variants[0].accelerator);
+    plan->variants[0].accelerator = NULL;
+    plan_add(plan, "ghost", 0, 0, WVA_SKIP_TARGET_NOT_FOUND, "Deployment team-a/missing-dep not found");
+    plan_add(plan, "gone", 0, 0, WVA_SKIP_TARGET_NOT_FOUND, "Deployment team-a/gone-dep not found");
+    plan_add(plan, "noacc", 1, 1, WVA_SKIP_NONE, "within thresholds");
+    free(plan->variants[3].accelerator);
+    plan->variants[3].accelerator = NULL;
+    plan_add(plan, "short", 1, 1, WVA_SKIP_NONE, "within thresholds");
+    free(plan->variants[4].accelerator);
+    plan->variants[4].accelerator = wva_xstrdup("X");
+    struct actuate_options o = options(T0);
+    struct actuate_report rep;
+    size_t mark = kubeapi_log_mark(&server);
+    char *body;
+
+    run(snap, plan, &o, &rep);
+    assert_int_equal(rep.status_written, 5);
+    assert_int_equal(rep.status_failed, 0);
+    body = status_patch_body(mark, "ghost", 0);
+    assert_non_null(body);
+    assert_string_equal(body,
+        "{\"status\":{\"actuation\":{\"applied\":false},\"conditions\":["
+        "{\"type\":\"TargetResolved\",\"status\":\"False\",\"reason\":\"TargetNotFound\","
+        "\"message\":\"Deployment team-a/missing-dep not found\","
+        "\"lastTransitionTime\":\"" T0_TEXT "\"},"
+        "{\"type\":\"OptimizationReady\",\"status\":\"False\",\"reason\":\"OptimizationFailed\","
+        "\"message\":\"Deployment team-a/missing-dep not found\","
+        "\"lastTransitionTime\":\"" T0_TEXT "\"}]}}");
+    free(body);
+    body = status_patch_body(mark, "gone", 0);
+    assert_non_null(body);
+    assert_non_null(strstr(body, "\"desiredOptimizedAlloc\":{\"numReplicas\":2,"
+                                 "\"accelerator\":\"H100\",\"lastRunTime\":\"" T0_TEXT "\"},"
+                                 "\"actuation\":{\"applied\":false}"));
+    free(body);
+    body = status_patch_body(mark, "carry", 0);
+    assert_non_null(body);
+    assert_non_null(strstr(body, "\"desiredOptimizedAlloc\":{\"numReplicas\":3,"
+                                 "\"accelerator\":\"A100\",\"lastRunTime\":\"" T0_TEXT "\"},"
+                                 "\"actuation\":{\"applied\":true}"));
+    free(body);
+    for (int i = 0; i < 2; i++) {
+        body = status_patch_body(mark, i ? "short" : "noacc", 0);
+        assert_non_null(body);
+        assert_null(strstr(body, "desiredOptimizedAlloc"));
+        assert_non_null(strstr(body, "\"actuation\":{\"applied\":true}"));
+        free(body);
+    }
+    /* The Event is there although no allocation was recorded. */
+    char *ev = event_lines();
+    assert_string_equal(ev, "Warning TargetNotFound ghost\nWarning TargetNotFound gone\n");
+    free(ev);
+    actuate_report_free(&rep);
+    snapshot_free(snap);
+
+    /* Same state on the next runs, however late: nothing to write for the
+     * VAs without an allocation (there is no lastRunTime to refresh). */
+    snap = take_snapshot();
+    o.now = T0 + INTERVAL;
+    mark = kubeapi_log_mark(&server);
+    run(snap, plan, &o, &rep);
+    char *lines = request_lines(mark, false);
+    assert_string_equal(lines, "");
+    free(lines);
+    assert_int_equal(rep.status_skipped, 5);
+    actuate_report_free(&rep);
+    o.now = T0 + 10 * INTERVAL;
+    mark = kubeapi_log_mark(&server);
+    run(snap, plan, &o, &rep);
+    assert_int_equal(rep.status_written, 2);        /* gone and carry: refreshed */
+    assert_null(status_patch_body(mark, "ghost", 0));
+    assert_null(status_patch_body(mark, "noacc", 0));
+    assert_null(status_patch_body(mark, "short", 0));
+    actuate_report_free(&rep);
+    plan_free(plan);
+    snapshot_free(snap);
+}
+
 static void test_invalid_spec_only_ready_condition(void **state)
 {
     (void)state;
@@ -938,10 +1135,12 @@ int main(void)
         cmocka_unit_test_setup(test_conflict_after_someone_scaled_holds, setup),
         cmocka_unit_test_setup(test_throttled_then_applied, setup),
         cmocka_unit_test_setup(test_server_errors_fail_one_others_applied, setup),
+        cmocka_unit_test_setup(test_target_deleted_during_the_run, setup),
         cmocka_unit_test_setup(test_actuation_metrics_no_scale, setup),
         cmocka_unit_test_setup(test_conditions_keep_transition_time, setup),
         cmocka_unit_test_setup(test_status_written_only_on_change, setup),
         cmocka_unit_test_setup(test_target_not_found_event_once, setup),
+        cmocka_unit_test_setup(test_status_patch_valid_under_upstream_schema, setup),
         cmocka_unit_test_setup(test_invalid_spec_only_ready_condition, setup),
         cmocka_unit_test_setup(test_metrics_unavailable_holds_and_warns, setup),
         cmocka_unit_test(test_invalid_arguments),
